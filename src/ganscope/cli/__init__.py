@@ -19,28 +19,19 @@ for _module in (data, spectrum, gan, detector, dissect):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``ganscope`` script."""
+    """Entry point of the ``ganscope`` script.
+
+    click handles usage errors itself (exit 2); a :class:`GanscopeError` from the library becomes
+    one line on stderr and exit 2; anything else is a bug and keeps its traceback (exit 1).
+    """
     try:
-        app(args=argv, prog_name="ganscope", standalone_mode=False)
+        app(args=argv, prog_name="ganscope", standalone_mode=True)
     except GanscopeError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
-    except typer.Exit as ex:
-        sys.exit(ex.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as err:  # click's own usage errors carry their exit code
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise
-    sys.exit(0)
 
 
 __all__ = ["app", "main"]

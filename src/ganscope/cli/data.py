@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from ganscope.cli.options import SeedOption, writable_parent
+
 data_app = typer.Typer(help="Make the built-in datasets.", no_args_is_help=True)
+log = logging.getLogger("ganscope")
+
+
+@data_app.command("builtin")
+def builtin(
+    out: Annotated[Path, typer.Option("--out", help="Output folder for the PNG crops.")],
+    size: Annotated[int, typer.Option("--size", help="Side of the square crops, in pixels.")] = 32,
+    count: Annotated[int, typer.Option("--count", help="Number of crops.")] = 1000,
+    seed: SeedOption = 0,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="all, or train / test: disjoint regions of every photo (test = right quarter).",
+        ),
+    ] = "all",
+) -> None:
+    """Write random crops of the colour photographs bundled with scikit-image and scikit-learn.
+
+    Crops are cut without resampling, so they keep the camera's spectrum. The same seed gives the
+    same bytes. A manifest.csv records the source photo and offset of every crop.
+    """
+    from ganscope.io.builtin import write_builtin
+
+    writable_parent(out / "x.png")
+    paths = write_builtin(out, size=size, count=count, seed=seed, split=split)
+    log.info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
 
 
 def register(app: typer.Typer) -> None:

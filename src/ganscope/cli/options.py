@@ -34,9 +34,13 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, warnings only.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars, warnings only.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
@@ -44,7 +48,9 @@ def _root(
     progress.enable(not quiet)
 
 
-SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")]
+SeedOption = Annotated[
+    int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")
+]
 DeviceOption = Annotated[
     str, typer.Option("--device", help="auto (cuda if available, else cpu), cpu or cuda.")
 ]

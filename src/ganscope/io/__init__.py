@@ -1,0 +1,50 @@
+"""Reading image folders safely, the built-in photo corpus, dataset layouts, atomic writers."""
+
+from ganscope.io.builtin import PHOTOS, iter_builtin, plan_crops, write_builtin
+from ganscope.io.datasets import LabeledSet, fake_source_name, is_cnndetection_tree, load_labeled
+from ganscope.io.folders import ImageBatch, center_crop_array, iter_batches, list_images
+from ganscope.io.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    load_array,
+    load_image,
+    pil_to_array,
+    read_size,
+)
+from ganscope.io.writers import (
+    atomic_path,
+    save_png,
+    to_uint8,
+    write_bytes,
+    write_csv,
+    write_json,
+    write_text,
+)
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "PHOTOS",
+    "ImageBatch",
+    "LabeledSet",
+    "atomic_path",
+    "center_crop_array",
+    "fake_source_name",
+    "is_cnndetection_tree",
+    "iter_batches",
+    "iter_builtin",
+    "list_images",
+    "load_array",
+    "load_image",
+    "load_labeled",
+    "pil_to_array",
+    "plan_crops",
+    "read_size",
+    "save_png",
+    "to_uint8",
+    "write_builtin",
+    "write_bytes",
+    "write_csv",
+    "write_json",
+    "write_text",
+]
