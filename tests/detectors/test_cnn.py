@@ -1,0 +1,195 @@
+"""CNN detector: separation, chance level, calibration, save/load, torchvision-compatible names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganscope.checkpoint import load_foreign_weights
+from ganscope.detectors import (
+    CNNDetector,
+    cnn_input,
+    load_detector,
+    npr_residual,
+    resnet50,
+    resnet_small,
+    save_detector,
+)
+from ganscope.errors import GanscopeError
+from ganscope.metrics import average_precision
+
+FAST = dict(epochs=4, batch_size=16, crop=28, seed=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def dct_detector(train_set):
+    X, y = train_set
+    return CNNDetector(input="dct", blur_prob=0.0, jpeg_prob=0.0, **FAST).fit(X, y)
+
+
+def test_dct_cnn_separates_checkerboard(dct_detector, test_set):
+    Xt, yt = test_set
+    p = dct_detector.predict_proba(Xt)
+    assert p.shape == (len(yt), 2)
+    assert average_precision(yt, p[:, 1]) > 0.9
+    assert 0.0 < dct_detector.threshold_ < 1.0
+    assert dct_detector.n_val_ == 8 and dct_detector.n_train_ == 32  # 20% of each class
+    assert 1 <= dct_detector.best_epoch_ <= len(dct_detector.history_)
+
+
+def test_rgb_cnn_separates_checkerboard(cnn_train_set, test_set):
+    det = CNNDetector(input="rgb", blur_prob=0.0, jpeg_prob=0.0, **dict(FAST, epochs=5))
+    det.fit(*cnn_train_set)
+    Xt, yt = test_set
+    assert average_precision(yt, det.predict_proba(Xt)[:, 1]) > 0.9
+
+
+def test_cnn_with_augmentation_separates(train_set, test_set):
+    # Light augmentation: heavy blur erases a Nyquist-frequency pattern by design.
+    det = CNNDetector(
+        input="dct",
+        blur_prob=0.1,
+        blur_sigma=(0.0, 0.5),
+        jpeg_prob=0.1,
+        jpeg_quality=(95, 100),
+        **FAST,
+    ).fit(*train_set)
+    Xt, yt = test_set
+    assert average_precision(yt, det.predict_proba(Xt)[:, 1]) > 0.9
+    assert det.input_std_.shape == (3,) and (det.input_std_ > 0).all()
+
+
+def test_cnn_chance_on_identical_sources(identical_train, identical_test):
+    det = CNNDetector(input="rgb", **dict(FAST, epochs=2)).fit(*identical_train)
+    Xt, yt = identical_test
+    assert abs(average_precision(yt, det.predict_proba(Xt)[:, 1]) - 0.5) < 0.12
+
+
+def test_same_seed_same_model(train_set):
+    X, y = train_set
+    settings = dict(FAST, epochs=1)
+    a = CNNDetector(input="rgb", **settings).fit(X, y).predict_proba(X)
+    b = CNNDetector(input="rgb", **settings).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_identical(dct_detector, test_set, tmp_path):
+    assert dct_detector.get_params()["input"] == "dct"
+    save_detector(dct_detector, tmp_path / "cnn")
+    again = load_detector(tmp_path / "cnn")
+    assert isinstance(again, CNNDetector)
+    assert again.threshold_ == dct_detector.threshold_
+    assert again.get_params()["blur_sigma"] == (0.0, 3.0)  # tuples survive JSON
+    Xt, _ = test_set
+    np.testing.assert_array_equal(again.predict_proba(Xt), dct_detector.predict_proba(Xt))
+
+
+def test_full_eval_crop_and_size_rules(dct_detector, test_set):
+    Xt, _ = test_set
+    assert dct_detector.input_size == (28, 28)
+    big = torch.nn.functional.pad(Xt[:3], (4, 4, 4, 4), value=0.5)
+    # The centre crop of the padded image is the centre crop of the original.
+    np.testing.assert_allclose(
+        dct_detector.predict_proba(big[..., 4:-4, 4:-4]), dct_detector.predict_proba(Xt[:3])
+    )
+    with pytest.raises(GanscopeError, match="smaller"):
+        dct_detector.predict_proba(Xt[:2, :, :20, :20])
+
+
+def test_bad_settings_raise(train_set):
+    X, y = train_set
+    for bad in (
+        dict(arch="vgg"),
+        dict(input="hsv"),
+        dict(jpeg_quality=(0, 100)),
+        dict(crop=64),
+        dict(eval_crop="corner"),
+    ):
+        with pytest.raises(GanscopeError):
+            CNNDetector(**{**FAST, **bad}).fit(X, y)
+
+
+# -- inputs -----------------------------------------------------------------------------------
+def test_npr_is_zero_on_nearest_upsampled_images():
+    small = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    up = torch.nn.functional.interpolate(small, scale_factor=2, mode="nearest")
+    assert npr_residual(up).abs().max() == 0
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    # Slow reference: subtract the top-left pixel of each 2x2 block.
+    ref = x - x[..., ::2, ::2].repeat_interleave(2, -2).repeat_interleave(2, -1)
+    torch.testing.assert_close(npr_residual(x), ref)
+
+
+@pytest.mark.parametrize("kind", ["rgb", "npr", "fft", "dct"])
+def test_cnn_input_shapes(kind):
+    x = torch.rand(2, 3, 16, 12)
+    z = cnn_input(x, kind)
+    assert z.shape == x.shape and torch.isfinite(z).all()
+
+
+# -- networks -----------------------------------------------------------------------------------
+def test_resnet50_has_torchvision_names_and_shapes():
+    sd = resnet50().state_dict()
+    assert len(sd) == 320  # torchvision's resnet50 state_dict, num_batches_tracked included
+    expected = {
+        "conv1.weight": (64, 3, 7, 7),
+        "bn1.running_mean": (64,),
+        "layer1.0.conv1.weight": (64, 64, 1, 1),
+        "layer1.0.downsample.0.weight": (256, 64, 1, 1),
+        "layer1.0.downsample.1.running_var": (256,),
+        "layer2.0.conv2.weight": (128, 128, 3, 3),
+        "layer3.5.bn3.weight": (1024,),
+        "layer4.2.bn3.running_var": (2048,),
+        "fc.weight": (1, 2048),
+        "fc.bias": (1,),
+    }
+    for name, shape in expected.items():
+        assert tuple(sd[name].shape) == shape, name
+    n_params = sum(p.numel() for p in resnet50().parameters())
+    assert n_params == 23_510_081  # torchvision's 25,557,032 with a 2048 -> 1 head
+
+
+def test_cnndetection_style_checkpoint_loads(tmp_path):
+    # CNNDetection's published files hold {"model": state_dict, ...}; saved here from our own
+    # network (same names), then read with weights_only=True.
+    torch.manual_seed(0)
+    source = resnet50().eval()
+    path = tmp_path / "blur_jpg_prob0.5.pth"
+    torch.save({"model": source.state_dict(), "total_steps": 123}, path)
+    det = CNNDetector.from_weights(str(path), crop=32, device="cpu")
+    x = torch.rand(2, 3, 40, 40)
+    with torch.no_grad():
+        ref = torch.sigmoid(source(cnn_input(x[..., 4:36, 4:36], "rgb"))).double().numpy()
+    np.testing.assert_allclose(det.predict_proba(x)[:, 1], ref, rtol=1e-6)
+    assert set(load_foreign_weights(path)) == set(source.state_dict())
+
+
+def test_foreign_weights_of_the_wrong_arch_are_refused(tmp_path):
+    path = tmp_path / "small.pth"
+    torch.save(resnet_small().state_dict(), path)
+    with pytest.raises(GanscopeError, match="does not fit"):
+        CNNDetector.from_weights(str(path), arch="resnet50", crop=32)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_resnet_small_any_size(antialias):
+    net = resnet_small(antialias=antialias).eval()
+    for size in (28, 32, 45):
+        assert net(torch.rand(2, 3, size, size)).shape == (2,)
+    if antialias:
+        assert any(type(m).__name__ == "BlurPool2d" for m in net.modules())
+
+
+def test_weights_with_zero_epochs_only_calibrate(train_set, tmp_path):
+    torch.manual_seed(1)
+    source = resnet_small()
+    state = {k: v for k, v in source.state_dict().items() if "num_batches_tracked" not in k}
+    torch.save(state, tmp_path / "old.pth")  # pre-0.4.1 style: no num_batches_tracked
+    X, y = train_set
+    det = CNNDetector(weights=str(tmp_path / "old.pth"), epochs=0, crop=32, device="cpu")
+    det.fit(X, y)
+    assert det.history_ == [] and det.n_val_ == len(y)
+    for name, tensor in source.state_dict().items():
+        if "num_batches_tracked" not in name:
+            torch.testing.assert_close(det.network_.state_dict()[name], tensor)
