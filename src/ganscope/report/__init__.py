@@ -1,0 +1,1 @@
+"""Figures (matplotlib, non-interactive) and the self-contained HTML report."""

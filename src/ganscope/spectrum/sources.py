@@ -1,0 +1,228 @@
+"""Spectra of whole image folders: one streaming pass that yields per-image features and the mean
+and standard deviation per source (what ``ganscope spectrum`` prints, writes and plots).
+
+Mixed sizes rule
+    Features of different image sizes are not comparable (the frequency grid changes), so every
+    image of every source is centre-cropped to the smallest height and the smallest width found
+    in a header-only pre-pass (:func:`ganscope.io.read_size`); a warning says how many images
+    were cropped. Images smaller than ``min_size`` (8) on a side, and files whose header cannot be
+    read, are reported as bad files and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganscope.errors import GanscopeError, ImageReadError
+from ganscope.io import iter_batches, read_size
+from ganscope.progress import progress_bar
+from ganscope.spectrum.features import FeatureLayout, extract_features, feature_layout
+from ganscope.spectrum.fourier import power_spectrum
+from ganscope.spectrum.stats import SpectrumStats
+
+__all__ = ["CropPlan", "SourceSpectra", "SpectrumAnalysis", "analyze_sources", "plan_crop"]
+
+log = logging.getLogger(__name__)
+
+BadFile = tuple[Path, str]
+#: Called once per batch with the batch's paths and its ``(B, F)`` features (on the CPU).
+BatchSink = Callable[[list[Path], Tensor], None]
+
+
+@dataclass
+class CropPlan:
+    """Result of the header pre-pass.
+
+    Attributes:
+        size: the common ``(H, W)`` every image is centre-cropped to.
+        files: per source, the files that passed the pre-pass, in order.
+        n_cropped: how many of them are larger than ``size`` and will be cropped.
+        bad: files refused by the pre-pass, ``(path, reason)``.
+    """
+
+    size: tuple[int, int]
+    files: dict[str, list[Path]]
+    n_cropped: int
+    bad: list[BadFile] = field(default_factory=list)
+
+
+def plan_crop(sources: Mapping[str, Sequence[Path]], *, min_size: int = 8) -> CropPlan:
+    """Header-only pre-pass: drop unreadable and too-small files and choose the common size.
+
+    Raises:
+        GanscopeError: no readable image of at least ``min_size`` x ``min_size`` is left.
+    """
+    bad: list[BadFile] = []
+    kept: dict[str, list[Path]] = {}
+    sizes: list[tuple[int, int]] = []
+    total = sum(len(f) for f in sources.values())
+    with progress_bar(total, "reading sizes") as bar:
+        for name, files in sources.items():
+            kept[name] = []
+            for path in files:
+                try:
+                    h, w = read_size(path)
+                except ImageReadError as err:
+                    bad.append((path, err.reason))
+                    continue
+                if h < min_size or w < min_size:
+                    bad.append((path, f"too small to analyze ({h}x{w} < {min_size}x{min_size})"))
+                    continue
+                kept[name].append(path)
+                sizes.append((h, w))
+            bar.advance(len(files))
+    if not sizes:
+        raise GanscopeError(f"no readable image of at least {min_size}x{min_size} was found")
+    arr = np.asarray(sizes)
+    size = (int(arr[:, 0].min()), int(arr[:, 1].min()))
+    n_cropped = int(np.count_nonzero((arr[:, 0] != size[0]) | (arr[:, 1] != size[1])))
+    return CropPlan(size=size, files=kept, n_cropped=n_cropped, bad=bad)
+
+
+@dataclass
+class SourceSpectra:
+    """Statistics of one source.
+
+    Attributes:
+        name: source name (folder name).
+        features: running mean/std of the per-image feature vectors.
+        spectrum: running mean/std of the 2D spectrum (``(H, W)``; the centred log power spectrum
+            of the luma for 1D kinds and ``fft2d``, the log-abs DCT for ``dct``), when asked for.
+    """
+
+    name: str
+    features: SpectrumStats = field(default_factory=SpectrumStats)
+    spectrum: SpectrumStats | None = None
+
+    @property
+    def count(self) -> int:
+        return self.features.count
+
+
+@dataclass
+class SpectrumAnalysis:
+    """Everything :func:`analyze_sources` measured.
+
+    Attributes:
+        kind, preset, bins: the feature settings.
+        size: the common ``(H, W)`` after cropping.
+        layout: what each feature value means (frequencies in cycles/pixel).
+        sources: per source, in the order given (the first is the reference for differences).
+        bad: unreadable or too-small files, ``(path, reason)``, in the order met.
+        n_cropped: images centre-cropped to ``size``.
+        decode_seconds: time spent waiting for decoded batches.
+        feature_seconds: time spent computing features and statistics.
+    """
+
+    kind: str
+    preset: str
+    bins: int | None
+    size: tuple[int, int]
+    layout: FeatureLayout
+    sources: dict[str, SourceSpectra]
+    bad: list[BadFile]
+    n_cropped: int
+    decode_seconds: float = 0.0
+    feature_seconds: float = 0.0
+
+
+def _spectrum_2d(images: Tensor, kind: str, feats: Tensor, size: tuple[int, int]) -> Tensor:
+    if kind in ("fft2d", "dct"):
+        return feats.reshape(-1, *size)  # the features are the 2D spectrum already
+    return power_spectrum(images)[:, 0]
+
+
+def analyze_sources(
+    sources: Mapping[str, Sequence[Path]],
+    *,
+    kind: str = "azimuthal",
+    preset: str = "default",
+    bins: int | None = None,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+    spectra: bool = False,
+    on_batch: BatchSink | None = None,
+    min_size: int = 8,
+    workers: int = 2,
+) -> SpectrumAnalysis:
+    """Stream every image of every source once: features, per-source mean/std, bad files.
+
+    Args:
+        sources: source name -> image files (e.g. from :func:`ganscope.io.list_images`).
+        kind, preset, bins: passed to :func:`~ganscope.spectrum.extract_features`.
+        batch_size: images decoded and transformed together.
+        device: where the transforms run.
+        spectra: also accumulate the mean/std 2D spectrum per source (for plots).
+        on_batch: receives ``(paths, features)`` per batch, e.g. to stream CSV rows, so that
+            features of 100k images are never held in memory.
+        min_size: smaller images are bad files.
+        workers: decoding threads.
+
+    Raises:
+        GanscopeError: bad settings, or no readable image at all.
+    """
+    plan = plan_crop(sources, min_size=min_size)
+    H, W = plan.size
+    try:
+        layout = feature_layout(kind, H, W, bins=bins, preset=preset)
+        if kind == "azimuthal" and preset == "durall" and layout.length < 1:
+            raise ValueError("images too small for the durall preset")
+    except ValueError as err:
+        raise GanscopeError(str(err)) from None
+    if plan.n_cropped:
+        total = sum(len(f) for f in plan.files.values())
+        log.warning(
+            "%d of %d images differ in size; every image is centre-cropped to %dx%d (H x W)",
+            plan.n_cropped,
+            total,
+            H,
+            W,
+        )
+    bad = list(plan.bad)
+    result = SpectrumAnalysis(kind, preset, bins, plan.size, layout, {}, bad, plan.n_cropped)
+    device = torch.device(device)
+    total = sum(len(f) for f in plan.files.values())
+    with progress_bar(total, "spectra") as bar:
+        for name, files in plan.files.items():
+            src = SourceSpectra(name, spectrum=SpectrumStats() if spectra else None)
+            result.sources[name] = src
+            n_bad = len(bad)
+            batches = iter_batches(
+                files,
+                batch_size=batch_size,
+                crop=plan.size,
+                min_size=min_size,
+                errors=bad,
+                workers=workers,
+            )
+            while True:
+                t0 = time.perf_counter()
+                batch = next(batches, None)
+                t1 = time.perf_counter()
+                result.decode_seconds += t1 - t0
+                if batch is None:
+                    break
+                with torch.no_grad():
+                    images = batch.images.to(device)
+                    feats = extract_features(images, kind, bins=bins, preset=preset)
+                    src.features.update(feats)
+                    if src.spectrum is not None:
+                        src.spectrum.update(_spectrum_2d(images, kind, feats, plan.size))
+                    feats_cpu = feats.cpu()
+                result.feature_seconds += time.perf_counter() - t1
+                if on_batch is not None:
+                    on_batch(batch.paths, feats_cpu)
+                bar.advance(len(batch.paths) + len(bad) - n_bad, source=name)
+                n_bad = len(bad)
+            bar.advance(len(bad) - n_bad, source=name)
+            if src.count == 0:
+                log.warning("source %s has no readable image left", name)
+    return result

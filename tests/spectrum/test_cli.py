@@ -1,0 +1,127 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganscope.cli import main
+from ganscope.io import center_crop_array, load_array
+from ganscope.spectrum import durall_features, extract_features
+
+
+def run(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", *argv])
+    return exc.value.code
+
+
+def _features(path, size, kind="azimuthal", **kw):
+    arr = center_crop_array(load_array(path), *size)
+    x = torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
+    return extract_features(x, kind, **kw)[0].numpy()
+
+
+def test_csv_json_and_plot(image_dirs, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = run(
+        [
+            "spectrum",
+            str(image_dirs["real"]),
+            str(image_dirs["fake"]),
+            str(image_dirs["other"]),
+            "--csv",
+            str(out / "f.csv"),
+            "--json",
+            str(out / "s.json"),
+            "--plot",
+            str(out / "p.png"),
+            "--batch-size",
+            "4",
+        ]
+    )
+    assert code == 0
+    with open(out / "f.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "path" and header[1:] == [f"f{i}" for i in range(len(header) - 1)]
+    assert len(body) == 13  # 6 + 4 + 3 readable images, bad files have no row
+    by_path = {r[0]: np.array(r[1:], dtype=np.float64) for r in body}
+    first = sorted(image_dirs["real"].glob("*.png"))[0]
+    np.testing.assert_allclose(
+        by_path[str(first)], _features(first, (24, 24)), rtol=1e-6, atol=1e-4
+    )
+
+    report = json.loads((out / "s.json").read_text())
+    assert list(report["sources"]) == ["real", "fake", "real-2"]
+    assert report["size"] == [24, 24] and report["n_cropped"] == 4
+    fake_rows = np.stack([v for k, v in by_path.items() if "/fake/" in k])
+    np.testing.assert_allclose(report["sources"]["fake"]["mean"], fake_rows.mean(0), atol=1e-4)
+    np.testing.assert_allclose(
+        report["sources"]["fake"]["std"], fake_rows.std(0, ddof=1), atol=1e-4
+    )
+    assert len(report["frequencies"]["azimuthal"]) == len(header) - 1
+    errors = {e["path"].rsplit("/", 1)[-1]: e["error"] for e in report["errors"]}
+    assert set(errors) == {"broken.png", "tiny.png"}
+    assert (out / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in out.iterdir()) == ["f.csv", "p.png", "s.json"]
+    assert "centre-cropped to 24x24" in capsys.readouterr().err
+
+
+def test_durall_preset_through_the_cli(image_dirs, tmp_path):
+    out = tmp_path / "d.csv"
+    assert (
+        run(
+            [
+                "spectrum",
+                str(image_dirs["fake"]),
+                "--preset",
+                "durall",
+                "--bins",
+                "20",
+                "--csv",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    with open(out, newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    path = rows[0][0]
+    x = torch.from_numpy(load_array(path).transpose(2, 0, 1).copy())[None].double()
+    expected = durall_features(x, bins=20)[0].numpy()
+    np.testing.assert_allclose(np.array(rows[0][1:], dtype=float), expected, rtol=1e-5)
+
+
+def test_summary_table_without_outputs(image_dirs, capsys):
+    assert (
+        run(["spectrum", str(image_dirs["real"]), str(image_dirs["fake"]), "--kind", "vertical"])
+        == 0
+    )
+    stdout = capsys.readouterr().out
+    assert "real" in stdout and "fake" in stdout and "v@0.25" in stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spectrum", "{missing}"],
+        ["spectrum", "{empty}"],
+        ["spectrum", "{real}", "--kind", "fft2d", "--bins", "8"],
+        ["spectrum", "{real}", "--kind", "dct", "--preset", "durall"],
+        ["spectrum", "{real}", "--plot", "{tmp}/p.txt"],
+        ["spectrum", "{real}", "--kind", "radial"],
+    ],
+)
+def test_bad_input_exits_2_with_one_line(image_dirs, tmp_path, capsys, argv):
+    (tmp_path / "empty").mkdir()
+    fill = {
+        "missing": str(tmp_path / "nope"),
+        "empty": str(tmp_path / "empty"),
+        "real": str(image_dirs["real"]),
+        "tmp": str(tmp_path),
+    }
+    assert run([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    if "--kind" not in argv or "radial" not in argv:
+        assert err.startswith("error:") and len(err.splitlines()) == 1
