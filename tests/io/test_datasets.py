@@ -78,3 +78,10 @@ def test_atomic_writers(tmp_path):
         tmp.write_text("new")
         raise RuntimeError("boom")
     assert (tmp_path / "d.txt").read_text() == "old"
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    write_json(tmp_path / "a.json", {})
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
