@@ -1,5 +1,5 @@
-"""Shared test settings: small thread count so the suite behaves the same on 2 cores."""
+"""Shared test settings: one torch thread: these tiny models run fastest single-threaded."""
 
 import torch
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)

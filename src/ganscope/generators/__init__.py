@@ -1,0 +1,71 @@
+"""Generator zoo: DCGAN generators with pluggable upsampling, SNGAN and spectral discriminators,
+GAN losses, a resumable training loop, seed-named sampling and weight-free quality metrics."""
+
+from ganscope.generators.dcgan import (
+    GENERATORS,
+    DCGANGenerator,
+    create_generator,
+    register_generator,
+)
+from ganscope.generators.discriminators import SNGANDiscriminator, SpectralDiscriminator
+from ganscope.generators.losses import (
+    LOSSES,
+    discriminator_loss,
+    generator_loss,
+    gradient_penalty,
+)
+from ganscope.generators.metrics import (
+    SWDResult,
+    laplacian_pyramid,
+    sliced_wasserstein_distance,
+    spectral_distance,
+)
+from ganscope.generators.sample import (
+    image_grid,
+    latents_for_seeds,
+    sample_images,
+    save_samples,
+    seed_filename,
+)
+from ganscope.generators.spectral import (
+    log_profile,
+    normalized_profile,
+    spectral_regularization,
+)
+from ganscope.generators.train import (
+    TrainConfig,
+    TrainResult,
+    load_generator,
+    recalibrate_batchnorm,
+    train_gan,
+)
+
+__all__ = [
+    "GENERATORS",
+    "LOSSES",
+    "DCGANGenerator",
+    "SNGANDiscriminator",
+    "SWDResult",
+    "SpectralDiscriminator",
+    "TrainConfig",
+    "TrainResult",
+    "create_generator",
+    "discriminator_loss",
+    "generator_loss",
+    "gradient_penalty",
+    "image_grid",
+    "laplacian_pyramid",
+    "latents_for_seeds",
+    "load_generator",
+    "log_profile",
+    "normalized_profile",
+    "recalibrate_batchnorm",
+    "register_generator",
+    "sample_images",
+    "save_samples",
+    "seed_filename",
+    "sliced_wasserstein_distance",
+    "spectral_distance",
+    "spectral_regularization",
+    "train_gan",
+]
