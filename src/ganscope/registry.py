@@ -26,12 +26,13 @@ class Registry(dict[str, type]):
         'identity'
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, attr: str = "registry_name") -> None:
         super().__init__()
         self.kind = kind
+        self.attr = attr
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Class decorator adding ``cls`` under ``name`` and setting ``cls.registry_name``.
+        """Class decorator adding ``cls`` under ``name`` and setting ``cls.<attr>`` to ``name``.
 
         Raises:
             ValueError: ``name`` is already registered (a programming error, not user input).
@@ -43,7 +44,7 @@ class Registry(dict[str, type]):
                     f"{self.kind} {name!r} is already registered (by {self[name].__name__})"
                 )
             self[name] = cls
-            cls.registry_name = name  # type: ignore[attr-defined]
+            setattr(cls, self.attr, name)
             return cls
 
         return deco

@@ -44,7 +44,7 @@ from ganscope.detectors.networks import (
     resnet50,
     resnet_small,
 )
-from ganscope.detectors.persistence import load_detector, save_detector
+from ganscope.detectors.persistence import default_model_path, load_detector, save_detector
 from ganscope.detectors.spectral import (
     CLASSIFIERS,
     SPECTRAL_FEATURES,
@@ -92,6 +92,7 @@ __all__ = [
     "common_size",
     "create_detector",
     "create_network",
+    "default_model_path",
     "detector_for_method",
     "downscale",
     "estimate_jpeg_quality",

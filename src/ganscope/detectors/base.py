@@ -16,8 +16,7 @@ held-out data (:class:`~ganscope.detectors.CNNDetector`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,24 +24,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ganscope.errors import GanscopeError
+from ganscope.registry import Registry
 
-DETECTORS: dict[str, type[BaseDetector]] = {}
+DETECTORS = Registry("detector")
 """Detector classes by registry name (``spectral``, ``spectral-kmeans``, ``cnn``)."""
 
-T = TypeVar("T", bound=type["BaseDetector"])
-
-
-def register_detector(name: str) -> Callable[[T], T]:
-    """Class decorator: add a detector to :data:`DETECTORS` under ``name`` (twice is an error)."""
-
-    def wrap(cls: T) -> T:
-        if name in DETECTORS:
-            raise ValueError(f"detector {name!r} is already registered ({DETECTORS[name]})")
-        cls.registry_name = name
-        DETECTORS[name] = cls
-        return cls
-
-    return wrap
+register_detector = DETECTORS.register
+"""Class decorator: add a detector to :data:`DETECTORS` under ``name`` (twice is an error)."""
 
 
 def create_detector(name: str, **kwargs: Any) -> BaseDetector:
@@ -53,9 +41,7 @@ def create_detector(name: str, **kwargs: Any) -> BaseDetector:
         >>> det.get_params()["classifier"]
         'svm-linear'
     """
-    if name not in DETECTORS:
-        raise GanscopeError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
-    return DETECTORS[name](**kwargs)
+    return DETECTORS.create(name, **kwargs)
 
 
 def as_images(X: Any, *, name: str = "X") -> torch.Tensor:

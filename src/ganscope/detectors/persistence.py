@@ -89,3 +89,18 @@ def load_detector(folder: str | Path, *, device: str | None = None) -> BaseDetec
     except (KeyError, RuntimeError, ValueError, TypeError) as err:
         raise GanscopeError(f"{folder}: damaged or incompatible model ({err})") from None
     return det
+
+
+DEFAULT_MODEL_DIR = "default_detector"
+"""Folder name of the shipped default detector inside ``ganscope/assets``."""
+
+
+def default_model_path() -> Path:
+    """The detector ``ganscope detect`` uses without ``--model``: trained by ganscope on its
+    built-in data; read its ``MODEL_CARD.md`` before trusting it."""
+    path = Path(__file__).resolve().parent.parent / "assets" / DEFAULT_MODEL_DIR
+    if not (path / "config.json").exists():
+        raise GanscopeError(
+            f"the default detector is missing from this install ({path}); pass --model"
+        )
+    return path

@@ -10,38 +10,22 @@ upsampler (:data:`ganscope.layers.UPSAMPLERS`), which is what the zoo varies.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import nn
 
 from ganscope.errors import GanscopeError
 from ganscope.layers import UPSAMPLERS, create_upsampler
+from ganscope.registry import Registry
 
-GENERATORS: dict[str, type[nn.Module]] = {}
+GENERATORS = Registry("generator family", attr="family")
 """Registered generator families: name → class (keyword settings, see :func:`create_generator`)."""
 
+register_generator = GENERATORS.register
+"""Class decorator adding a generator family to :data:`GENERATORS` (twice raises ``ValueError``)."""
+
 SIZES = (16, 32, 64, 128)
-
-_M = TypeVar("_M", bound=type[nn.Module])
-
-
-def register_generator(name: str) -> Callable[[_M], _M]:
-    """Class decorator adding a generator family to :data:`GENERATORS`.
-
-    Raises:
-        ValueError: ``name`` is already registered.
-    """
-
-    def deco(cls: _M) -> _M:
-        if name in GENERATORS:
-            raise ValueError(f"generator family {name!r} is already registered")
-        GENERATORS[name] = cls
-        cls.family = name  # type: ignore[attr-defined]
-        return cls
-
-    return deco
 
 
 def _check_size(size: int) -> int:
@@ -148,10 +132,4 @@ def create_generator(family: str = "dcgan", **kwargs: Any) -> nn.Module:
         >>> G.settings()["upsample"]
         'pixelshuffle'
     """
-    try:
-        cls = GENERATORS[family]
-    except KeyError:
-        raise GanscopeError(
-            f"unknown generator family {family!r}; registered: {', '.join(GENERATORS)}"
-        ) from None
-    return cls(**kwargs)
+    return GENERATORS.create(family, **kwargs)

@@ -23,39 +23,19 @@ parametrized over :data:`UPSAMPLERS`, so it is tested the day it is added.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ganscope.errors import GanscopeError
 from ganscope.layers.blurpool import _blur_pool_with, _pad_sizes, binomial_filter2d
+from ganscope.registry import Registry
 
-UPSAMPLERS: dict[str, type[nn.Module]] = {}
+UPSAMPLERS = Registry("upsampler", attr="upsampler_name")
 """Registered upsamplers: name → class taking ``(in_channels, out_channels)``."""
 
-_M = TypeVar("_M", bound=type[nn.Module])
-
-
-def register_upsampler(name: str) -> Callable[[_M], _M]:
-    """Class decorator adding an upsampler to :data:`UPSAMPLERS` under ``name``.
-
-    Raises:
-        ValueError: ``name`` is already registered.
-    """
-
-    def deco(cls: _M) -> _M:
-        if name in UPSAMPLERS:
-            raise ValueError(
-                f"upsampler {name!r} is already registered (by {UPSAMPLERS[name].__name__})"
-            )
-        UPSAMPLERS[name] = cls
-        cls.upsampler_name = name  # type: ignore[attr-defined]
-        return cls
-
-    return deco
+register_upsampler = UPSAMPLERS.register
+"""Class decorator adding an upsampler to :data:`UPSAMPLERS` (twice raises ``ValueError``)."""
 
 
 def create_upsampler(name: str, in_channels: int, out_channels: int, **kwargs) -> nn.Module:
@@ -66,13 +46,7 @@ def create_upsampler(name: str, in_channels: int, out_channels: int, **kwargs) -
         >>> up(torch.rand(1, 8, 5, 7)).shape
         torch.Size([1, 4, 10, 14])
     """
-    try:
-        cls = UPSAMPLERS[name]
-    except KeyError:
-        raise GanscopeError(
-            f"unknown upsampler {name!r}; registered: {', '.join(UPSAMPLERS)}"
-        ) from None
-    return cls(in_channels, out_channels, **kwargs)
+    return UPSAMPLERS.create(name, in_channels, out_channels, **kwargs)
 
 
 def bed_of_nails(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
