@@ -10,11 +10,11 @@ import sys
 
 import typer
 
-from ganscope.cli import data, detector, dissect, gan, spectrum
+from ganscope.cli import data, detector, dissect, gan, spectrum, study
 from ganscope.cli.options import app
 from ganscope.errors import GanscopeError
 
-for _module in (data, spectrum, gan, detector, dissect):
+for _module in (data, spectrum, gan, detector, dissect, study):
     _module.register(app)
 
 

@@ -90,8 +90,8 @@ def _region(width: int, split: str) -> tuple[int, int]:
 def plan_crops(
     *, size: int, count: int, seed: int, split: str = "all", photos: tuple[Photo, ...] = PHOTOS
 ) -> list[Crop]:
-    """Draw ``count`` crop positions; a photo is chosen with probability proportional to its
-    number of possible crops, the offset uniformly. Same arguments, same crops."""
+    """Draw ``count`` crop positions: a photo uniformly (so the large Hubble field does not
+    dominate the corpus), then an offset uniformly. Same arguments, same crops."""
     if split not in SPLITS:
         raise GanscopeError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     if size < 8:
@@ -108,9 +108,8 @@ def plan_crops(
             usable.append((photo, x0, n_top, n_left))
     if not usable:
         raise GanscopeError(f"no bundled photo is large enough for {size}x{size} crops ({split})")
-    weights = np.array([nt * nl for _, _, nt, nl in usable], dtype=np.float64)
     rng = np.random.default_rng(seed)
-    which = rng.choice(len(usable), size=count, p=weights / weights.sum())
+    which = rng.integers(0, len(usable), size=count)
     u = rng.random((count, 2))
     crops = []
     for k, (ut, ul) in zip(which, u, strict=True):
