@@ -125,10 +125,19 @@ def test_detect_prints_lines_without_outputs(logreg_model, image_folders, capsys
     assert len(lines) == 16 and lines[0].split("\t")[1] in ("fake", "real")
 
 
-def test_detect_without_model_is_exit_2(image_folders, capsys):
-    code, _, err = run(["detect", image_folders / "gan"], capsys)
-    assert code == 2
-    assert err.strip().count("\n") == 0 and "--model" in err
+def test_detect_without_model_uses_the_shipped_default(image_folders, tmp_path, capsys):
+    jpath = tmp_path / "d.json"
+    (image_folders / "broken.png").write_bytes(b"")
+    try:
+        code, _, _ = run(["detect", image_folders, "--json", jpath], capsys)
+    finally:
+        (image_folders / "broken.png").unlink()
+    assert code == 0
+    doc = json.loads(jpath.read_text())
+    assert "default_detector" in doc["model"]
+    assert doc["results"] and all(r["label"] in ("fake", "real") for r in doc["results"])
+    assert all(0.0 <= r["prob_fake"] <= 1.0 for r in doc["results"])
+    assert str(image_folders / "broken.png") in [e["path"] for e in doc["errors"]]
 
 
 @pytest.mark.parametrize(

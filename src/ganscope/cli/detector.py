@@ -322,7 +322,11 @@ def evaluate(
 def detect(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model folder (required for now).")
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model folder; default: the detector shipped with ganscope (see MODEL_CARD.md).",
+        ),
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write results as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write results as CSV.")] = None,
@@ -338,7 +342,9 @@ def detect(
     from ganscope.io import list_images, write_csv, write_json
 
     if model is None:
-        raise GanscopeError("--model MODEL is required (ganscope ships no default model yet)")
+        from ganscope.detectors import default_model_path
+
+        model = default_model_path()
     for p in (json_path, csv_path):
         if p is not None:
             writable_parent(p)

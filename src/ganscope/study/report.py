@@ -268,12 +268,19 @@ def _answers(results: dict[str, Any]) -> list[tuple[str, str]]:
         for k, t in nets.items():
             row = t.get(ALL) or next(iter(t.values()))
             parts.append(f"{k} {_mean_ap(row):.3f}")
+        transfers = [f"{k} {_off_diagonal(t):.3f}" for k, t in nets.items() if len(t) > 2]
+        if transfers:
+            parts.append(
+                "and trained on one upsampler, tested on the others: "
+                + ", ".join(transfers)
+                + f" (azimuthal logistic regression {_off_diagonal(base):.3f})"
+            )
         ref_row = base.get(ALL) or next(iter(base.values()))
         out.append(
             (
                 "Using a neural network?",
-                f"Mean AP over all test upsamplers when trained on all of them: "
-                f"{', '.join(parts)}, against {_mean_ap(ref_row):.3f} for the azimuthal logistic regression.",
+                f"Mean AP over all test upsamplers when trained on all of them (azimuthal logistic "
+                f"regression: {_mean_ap(ref_row):.3f}): {', '.join(parts)}.",
             )
         )
     if base and ALL in base:
