@@ -113,7 +113,7 @@ def _print_eval_table(result: dict, title: str) -> None:
     thr = result["overall"]["threshold"]
     typer.echo(
         "second lines: 95% bootstrap intervals; real, fake: accuracy on real and on fake images; "
-        f"decisions at the model's threshold P(fake) > {thr:.3f}"
+        f"decisions at the model's threshold P(fake) > {thr:.4g}"
     )
 
 
@@ -381,7 +381,7 @@ def detect(
     if quiet:
         typer.echo(
             f"{len(results)} image(s): {n_fake} fake, {len(results) - n_fake} real "
-            f"(threshold {thr:.3f}); {len(errors)} error(s)"
+            f"(threshold {thr:.4g}); {len(errors)} error(s)"
         )
 
 
