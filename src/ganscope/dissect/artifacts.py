@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import SpectralArtifactLabeler
-from ganscope.dissect.dissection import generator_latent_dim, run_generator
+from ganscope.dissect.dissection import generator_latent_dim, module_device, run_generator
 from ganscope.dissect.hooks import record_layers
 from ganscope.dissect.intervention import Intervention, generate
 from ganscope.errors import GanscopeError
@@ -81,8 +81,7 @@ def find_artifact_units(
     if n_samples < 3:
         raise GanscopeError("need at least 3 samples for a correlation")
     dim = generator_latent_dim(G, latent_dim)
-    p = next(G.parameters(), None)
-    device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G)
     G.eval()
     labeler = SpectralArtifactLabeler(factor=factor)
     seeds = list(range(seed, seed + n_samples))

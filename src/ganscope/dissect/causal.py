@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import ConceptLabeler
-from ganscope.dissect.dissection import generator_latent_dim, run_generator
+from ganscope.dissect.dissection import generator_latent_dim, module_device, run_generator
 from ganscope.dissect.hooks import edit_layer
 from ganscope.dissect.intervention import _concept_index, average_causal_effect, blend_units
 from ganscope.errors import GanscopeError
@@ -121,8 +121,7 @@ def causal_unit_search(
     name = list(labeler.labels)[k]
     fraction = soft_concept_fraction(labeler, k)
     dim = generator_latent_dim(G, latent_dim)
-    p = next(G.parameters(), None)
-    device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G)
     G.eval()
     units = list(candidates)
     if not units:

@@ -45,6 +45,14 @@ def generator_latent_dim(G: nn.Module, latent_dim: int | None) -> int:
     return dim
 
 
+def module_device(G: nn.Module, device: torch.device | str | None = None) -> torch.device:
+    """``device`` if given, else where ``G``'s parameters live (the CPU for a parameterless G)."""
+    if device is not None:
+        return torch.device(device)
+    p = next(G.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 def run_generator(G: nn.Module, z: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Tensor:
     """``G(z)`` mapped from ``value_range`` to [0, 1] (ganscope's image convention)."""
     lo, hi = value_range
@@ -248,9 +256,7 @@ def dissect(
     if n_samples < 1:
         raise GanscopeError(f"need at least one sample, got {n_samples}")
     dim = generator_latent_dim(G, latent_dim)
-    if device is None:
-        p = next(G.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G, device)
     G.eval().to(device)
     seeds = list(range(seed, seed + n_samples))
     batches = [seeds[i : i + batch_size] for i in range(0, n_samples, batch_size)]

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from ganscope.dissect.concepts import ConceptLabeler, concept_masks
 from ganscope.dissect.dissection import (
     generator_latent_dim,
+    module_device,
     run_generator,
 )
 from ganscope.dissect.hooks import edit_layer
@@ -168,9 +169,7 @@ def generate(
     image ``seed{s:06d}.png`` of ``ganscope gan sample``.
     """
     dim = generator_latent_dim(G, latent_dim)
-    if device is None:
-        p = next(G.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G, device)
     G.eval().to(device)
     out = []
     with intervened(G, intervention):
@@ -218,9 +217,7 @@ def average_causal_effect(
     """
     k = _concept_index(labeler, concept)
     dim = generator_latent_dim(G, latent_dim)
-    if device is None:
-        p = next(G.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G, device)
     G.eval().to(device)
     seeds = list(range(seed, seed + n_samples))
     fr: dict[str, list[Tensor]] = {"inserted": [], "ablated": [], "baseline": []}

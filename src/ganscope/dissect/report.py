@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ganscope.dissect.dissection import (
     DissectionResult,
     generator_latent_dim,
+    module_device,
     run_generator,
     upsample_features,
 )
@@ -69,8 +70,7 @@ def top_sample_strips(
     """For each unit, its ``k`` top samples side by side with the thresholded region outlined:
     ``{unit: (3, H, k * W)}``. Each needed seed is generated once."""
     dim = generator_latent_dim(G, latent_dim)
-    p = next(G.parameters(), None)
-    device = p.device if p is not None else torch.device("cpu")
+    device = module_device(G)
     G.eval()
     need = sorted({int(s) for u in units for s in result.top_seeds[u, :k]})
     images: dict[int, Tensor] = {}
