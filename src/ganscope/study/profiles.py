@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganscope.errors import GanscopeError
+from ganscope.layers import UPSAMPLERS
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,8 @@ def _variants(names: tuple[str, ...], *, fixes: bool) -> tuple[Variant, ...]:
     return tuple(out)
 
 
-ALL_UPSAMPLERS = (
-    "transposed",
-    "nearest",
-    "bilinear",
-    "bicubic",
-    "pixelshuffle",
-    "bednails",
-    "blur",
-)
+# Every registered upsampler joins the study: a new one is studied the day it is registered.
+ALL_UPSAMPLERS: tuple[str, ...] = tuple(UPSAMPLERS)
 
 
 @dataclass(frozen=True)
