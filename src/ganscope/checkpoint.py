@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from ganscope import __version__
 from ganscope.errors import GanscopeError, UnsafeCheckpointError
-from ganscope.io.writers import atomic_path, write_json
+from ganscope.io.writers import atomic_path, json_text
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -35,9 +35,14 @@ def save_checkpoint(
     """
     folder = Path(folder)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    with atomic_path(folder / WEIGHTS_NAME) as tmp:
-        save_file(tensors, str(tmp))
-    write_json(folder / CONFIG_NAME, {**dict(config), "ganscope_version": __version__})
+    text = json_text({**dict(config), "ganscope_version": __version__})
+    # Both files are written to temporary names first and renamed only when both are complete
+    # (the inner one, config.json, first): a failed write (a full disk) leaves neither a new
+    # folder nor a new weights file beside an old config.
+    with atomic_path(folder / WEIGHTS_NAME) as tmp_weights:
+        save_file(tensors, str(tmp_weights))
+        with atomic_path(folder / CONFIG_NAME) as tmp_config:
+            tmp_config.write_bytes(text.encode("utf-8"))
     return folder
 
 

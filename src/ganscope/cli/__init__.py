@@ -10,11 +10,16 @@ import sys
 
 import typer
 
-from ganscope.cli import data, detector, dissect, gan, spectrum, study
-from ganscope.cli.options import app
+try:  # typer >= 0.20 carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions
+
+from ganscope.cli import data, detector, dissect, gan, paint, spectrum, study
+from ganscope.cli.options import app, echo_lossless
 from ganscope.errors import GanscopeError
 
-for _module in (data, spectrum, gan, detector, dissect, study):
+for _module in (data, spectrum, gan, detector, dissect, study, paint):
     _module.register(app)
 
 
@@ -25,13 +30,28 @@ def main(argv: list[str] | None = None) -> None:
     one line on stderr and exit 2; anything else is a bug and keeps its traceback (exit 1).
     """
     try:
-        app(args=argv, prog_name="ganscope", standalone_mode=True)
+        code = app(args=argv, prog_name="ganscope", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as err:
+        err.show()
+        sys.exit(2)
+    except click_exceptions.UsageError as err:
+        # One line, as for every other bad input (click's own form is four lines).
+        hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+        echo_lossless(f"error: {err.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click_exceptions.ClickException as err:
+        echo_lossless(f"error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
     except GanscopeError as err:
-        typer.echo(f"error: {err}", err=True)
+        echo_lossless(f"error: {err}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main"]

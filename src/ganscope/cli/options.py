@@ -1,8 +1,18 @@
-"""The root typer app and the options shared by every subcommand (seed, device, verbosity)."""
+"""The root typer app and the options shared by every subcommand (seed, device, verbosity).
+
+**Help at any width.** Help is rendered by click's plain formatter (``rich_markup_mode=None``), not
+by rich: rich draws a box at 80 columns in a pipe or CI and cuts long words with "…", which hid
+most of ``--upsample``'s choices. click wraps at the terminal width and never drops a word, and
+every option with a fixed set of values is an Enum or a click Choice whose values are listed.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -52,22 +63,39 @@ SeedOption = Annotated[
     int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")
 ]
 DeviceOption = Annotated[
-    str, typer.Option("--device", help="auto (cuda if available, else cpu), cpu or cuda.")
+    str,
+    typer.Option(
+        "--device",
+        help="auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
+        metavar="DEVICE",
+    ),
 ]
 
 
+def choice_enum(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """A ``StrEnum`` of ``values`` (e.g. the names in a registry), for a typer option: click
+    then refuses a typo with one line naming every valid value, and ``--help`` lists them."""
+    return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
+
+
 def resolve_device(name: str) -> torch.device:
-    """Map ``--device auto|cpu|cuda`` to a torch device; ``cuda`` without a GPU is bad usage."""
+    """Map ``--device auto|cpu|cuda|cuda:N`` to a torch device; ``cuda`` without a GPU is bad
+    usage (for every model type alike)."""
     name = name.lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
-    if name.startswith("cuda"):
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
         if not torch.cuda.is_available():
             raise GanscopeError("--device cuda was asked for, but no CUDA device is available")
+        index = int(name[5:]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise GanscopeError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) available"
+            )
         return torch.device(name)
-    raise GanscopeError(f"--device must be auto, cpu or cuda, not {name!r}")
+    raise GanscopeError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
 
 
 def require_dirs(paths: list[Path], what: str = "folder") -> None:
@@ -77,13 +105,53 @@ def require_dirs(paths: list[Path], what: str = "folder") -> None:
             raise GanscopeError(f"{what} not found: {p}")
 
 
-def writable_parent(path: Path) -> None:
-    """Fail early, with one line, when an output file cannot be created."""
-    parent = path.parent if path.suffix else path
+_FILE_SUFFIXES = frozenset({".json", ".csv", ".png", ".html", ".txt", ".pdf", ".svg"})
+
+
+def writable_parent(path: Path, *, folder: bool | None = None) -> None:
+    """Fail early, with one line, when an output cannot be created.
+
+    Args:
+        path: the output.
+        folder: ``True`` when ``path`` is an output folder, ``False`` for an output file;
+            ``None`` guesses from the suffix (an output file has one).
+    """
+    is_folder = (not path.suffix) if folder is None else folder
+    if is_folder and path.exists() and not path.is_dir():
+        raise GanscopeError(f"cannot write to {path}: it is an existing file, not a folder")
+    if not is_folder and path.is_dir() and (folder is False or path.suffix in _FILE_SUFFIXES):
+        raise GanscopeError(f"cannot write {path}: it is an existing folder")
+    parent = path if is_folder else path.parent
     probe = parent
     while not probe.exists():
         probe = probe.parent
-    import os
-
+    if not probe.is_dir():
+        raise GanscopeError(f"cannot write to {path}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK):
         raise GanscopeError(f"cannot write to {path}: {probe} is not writable")
+
+
+def positive(value: int | None, option: str, *, minimum: int = 1) -> None:
+    """Refuse ``value < minimum`` with one line naming ``option`` (``None`` means unset)."""
+    if value is not None and value < minimum:
+        raise GanscopeError(f"{option} must be at least {minimum}, not {value}")
+
+
+def echo_lossless(text: str, *, err: bool = False) -> None:
+    """Print one line whose file names may not be UTF-8, losslessly (their original bytes),
+    whatever ``PYTHONIOENCODING`` says (see :mod:`ganscope.io.writers`)."""
+    from ganscope.io.writers import PATH_ERRORS
+
+    stream = sys.stderr if err else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text-only stream: it cannot carry raw bytes
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+        return
+    try:
+        data = (text + "\n").encode(encoding, PATH_ERRORS)
+    except UnicodeEncodeError:  # a character the terminal's encoding has no bytes for
+        data = (text + "\n").encode(encoding, "backslashreplace")
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()

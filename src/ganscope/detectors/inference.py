@@ -32,8 +32,18 @@ from ganscope.progress import progress_bar
 BadFile = tuple[Path, str]
 
 
-def common_size(paths: Sequence[Path], errors: list[BadFile] | None = None) -> tuple[int, int]:
-    """``(min H, min W)`` over the readable headers of ``paths`` (unreadable ones go to errors)."""
+def common_size(
+    paths: Sequence[Path], errors: list[BadFile] | None = None, *, min_size: int = 8
+) -> tuple[int, int]:
+    """``(min H, min W)`` over the headers of the files that will be used.
+
+    Unreadable files and files with a side below ``min_size`` (which :func:`load_images` skips
+    as too small) go to ``errors`` and do not take part: one stray 1x1 file must not shrink
+    every training crop to 1x1.
+
+    Raises:
+        GanscopeError: no readable image of at least ``min_size`` x ``min_size``.
+    """
     hs, ws = [], []
     for p in paths:
         try:
@@ -42,10 +52,16 @@ def common_size(paths: Sequence[Path], errors: list[BadFile] | None = None) -> t
             if errors is not None:
                 errors.append((Path(p), err.reason))
             continue
+        if h < min_size or w < min_size:
+            if errors is not None:
+                errors.append((Path(p), f"too small to analyze ({h}x{w} < {min_size}x{min_size})"))
+            continue
         hs.append(h)
         ws.append(w)
     if not hs:
-        raise GanscopeError("no readable image to determine a common size")
+        raise GanscopeError(
+            f"no readable image of at least {min_size}x{min_size} to determine a common size"
+        )
     return min(hs), min(ws)
 
 
