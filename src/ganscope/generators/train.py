@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,7 +253,13 @@ def load_training_images(data: str | Path, size: int) -> tuple[torch.Tensor, str
         )
     h = hashlib.sha256()
     for f in files:
-        h.update(f"{f}:{f.stat().st_size}\n".encode())
+        # Names are hashed as the file system's bytes (a name need not be UTF-8), and a file that
+        # cannot be stat'ed (a symlink loop, already reported as bad) counts by name alone.
+        try:
+            n_bytes = str(f.stat().st_size)
+        except OSError:
+            n_bytes = "unreadable"
+        h.update(os.fsencode(f) + f":{n_bytes}\n".encode())
     return torch.cat(chunks), h.hexdigest()[:16], len(errors)
 
 
@@ -539,6 +546,19 @@ def _check_same_settings(saved: dict[str, Any], cfg: TrainConfig, run_dir: Path)
 def train_gan(
     config: TrainConfig, out_dir: str | Path, *, device: torch.device | str = "cpu"
 ) -> TrainResult:
+    """Train (or resume, or confirm complete) a GAN run in ``out_dir``, holding the folder's
+    :func:`ganscope.io.run_lock`: a second run on the same folder stops with a
+    :class:`GanscopeError` instead of training into the same files. See :func:`_train_gan`."""
+    from ganscope.io.locks import run_lock
+
+    config.validate()
+    with run_lock(out_dir):
+        return _train_gan(config, out_dir, device=device)
+
+
+def _train_gan(
+    config: TrainConfig, out_dir: str | Path, *, device: torch.device | str = "cpu"
+) -> TrainResult:
     """Train (or resume, or confirm complete) a GAN run in ``out_dir``.
 
     A new folder starts a run; a folder with a checkpoint of the same settings resumes it from
@@ -564,7 +584,10 @@ def train_gan(
     cfg_path = run_dir / "config.json"
     if run_dir.exists() and not run_dir.is_dir():
         raise GanscopeError(f"--out must be a folder, but {run_dir} is a file")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not cfg_path.exists():
+    from ganscope.io.locks import LOCK_NAME
+
+    others = (p for p in run_dir.iterdir() if p.name != LOCK_NAME) if run_dir.is_dir() else ()
+    if any(others) and not cfg_path.exists():
         raise GanscopeError(f"{run_dir} is not empty and is not a ganscope run folder")
     resuming = ckpt.exists()
     if resuming:
