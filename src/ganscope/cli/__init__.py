@@ -15,11 +15,11 @@ try:  # typer >= 0.20 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
-from ganscope.cli import data, detector, dissect, gan, paint, spectrum, study
+from ganscope.cli import data, detector, dissect, gan, paint, seeing, spectrum, study
 from ganscope.cli.options import app, echo_lossless
 from ganscope.errors import GanscopeError
 
-for _module in (data, spectrum, gan, detector, dissect, study, paint):
+for _module in (data, spectrum, gan, detector, dissect, study, paint, seeing):
     _module.register(app)
 
 
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     except click_exceptions.UsageError as err:
         # One line, as for every other bad input (click's own form is four lines).
         hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
-        echo_lossless(f"error: {err.format_message()}{hint}", err=True)
+        message = err.format_message().replace("Value error, ", "")  # pydantic's prefix
+        echo_lossless(f"error: {message}{hint}", err=True)
         sys.exit(2)
     except click_exceptions.ClickException as err:
         echo_lossless(f"error: {err.format_message()}", err=True)

@@ -8,10 +8,11 @@ every option with a fixed set of values is an Enum or a click Choice whose value
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -129,6 +130,28 @@ def writable_parent(path: Path, *, folder: bool | None = None) -> None:
         raise GanscopeError(f"cannot write to {path}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK):
         raise GanscopeError(f"cannot write to {path}: {probe} is not writable")
+
+
+def locks_output(param: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorate a command so that it holds :func:`ganscope.io.run_lock` on its output folder
+    (the argument named ``param``) while it runs: a second command on the same folder exits 2
+    with one line instead of writing into the same files."""
+
+    def wrap(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)  # typer reads the options from the wrapped signature
+        def locked(*args: object, **kwargs: object) -> None:
+            from ganscope.io.locks import run_lock
+
+            folder = kwargs.get(param)
+            if folder is None:
+                return command(*args, **kwargs)
+            writable_parent(Path(str(folder)), folder=True)
+            with run_lock(Path(str(folder))):
+                return command(*args, **kwargs)
+
+        return locked
+
+    return wrap
 
 
 def positive(value: int | None, option: str, *, minimum: int = 1) -> None:
