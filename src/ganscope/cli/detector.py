@@ -11,7 +11,17 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ganscope.cli.options import DeviceOption, SeedOption, require_dirs, writable_parent
+from ganscope.cli.options import (
+    DeviceOption,
+    SeedOption,
+    choice_enum,
+    echo_lossless,
+    locks_output,
+    positive,
+    require_dirs,
+    resolve_device,
+    writable_parent,
+)
 from ganscope.errors import GanscopeError
 
 log = logging.getLogger("ganscope")
@@ -41,6 +51,7 @@ class Preset(StrEnum):
 
 _SPECTRAL = ("azimuthal", "projections", "dct", "fft2d")
 _CNN = ("rgb", "npr", "fft", "dct")
+Features = choice_enum("Features", dict.fromkeys(_SPECTRAL + _CNN))
 
 RealOption = Annotated[
     list[Path] | None,
@@ -56,14 +67,22 @@ def _warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
-def _report_errors(errors: list[tuple[Path, str]], what: str) -> None:
+def _report_errors(
+    errors: list[tuple[Path, str]], what: str, listed: Path | None, hint: str = "--json FILE"
+) -> None:
+    """A short summary on stderr, naming the machine-readable output ``listed`` that holds every
+    bad file (DESIGN.md), or the option (``hint``) that writes one."""
     if not errors:
         return
     _warn(f"{len(errors)} file(s) skipped while {what}:")
     for path, reason in errors[:5]:
-        typer.echo(f"  {path}: {reason}", err=True)
+        echo_lossless(f"  {path}: {reason}", err=True)
     if len(errors) > 5:
         typer.echo(f"  ... and {len(errors) - 5} more", err=True)
+    if listed is not None:
+        echo_lossless(f"  all {len(errors)} listed in {listed}", err=True)
+    else:
+        typer.echo(f"  (give {hint} to list all {len(errors)})", err=True)
 
 
 def _labeled(real: list[Path] | None, fake: list[Path] | None):
@@ -118,6 +137,7 @@ def _print_eval_table(result: dict, title: str) -> None:
 
 
 @detector_app.command("train")
+@locks_output("out")
 def train(
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
     method: Annotated[
@@ -127,11 +147,11 @@ def train(
     real: RealOption = None,
     fake: FakeOption = None,
     features: Annotated[
-        str | None,
+        Features | None,
         typer.Option(
             "--features",
-            help="What the learner sees: azimuthal|projections|dct|fft2d (spectral methods, "
-            "default azimuthal) or rgb|npr|fft|dct (cnn, default rgb).",
+            help="What the learner sees: azimuthal, projections, dct or fft2d (spectral "
+            "methods, default azimuthal); rgb, npr, fft or dct (cnn, default rgb).",
         ),
     ] = None,
     bins: Annotated[
@@ -193,11 +213,16 @@ def train(
     )
     from ganscope.detectors.cnn import resolve_device_name
 
-    writable_parent(out)
+    writable_parent(out, folder=True)
+    resolve_device(device)
     resolve_device_name(device)
+    for value, option in ((size, "--size"), (bins, "--bins"), (crop, "--crop")):
+        positive(value, option, minimum=2 if option == "--bins" else 1)
+    positive(batch_size, "--batch-size")
+    positive(epochs, "--epochs", minimum=0)
     m = method.value
     allowed = _CNN if m == "cnn" else _SPECTRAL
-    feats = features or allowed[0]
+    feats = features.value if features is not None else allowed[0]
     if feats not in allowed:
         raise GanscopeError(f"--features for --method {m} must be one of {', '.join(allowed)}")
     if weights is not None and m != "cnn":
@@ -218,10 +243,13 @@ def train(
     data = _labeled(real, fake)
     errors: list[tuple[Path, str]] = []
     paths = data.real + data.all_fake()
-    hw = (size, size) if size else common_size(paths)  # unreadable files: reported below
+    hw = (size, size) if size is not None else common_size(paths)  # bad files: reported below
     X_real, kept_real = load_images(data.real, size=hw, errors=errors, description="real")
     fakes = [load_images(v, size=hw, errors=errors, description=k) for k, v in data.fakes.items()]
-    _report_errors(errors, "loading the training images")
+    from ganscope.io import write_errors_csv
+
+    write_errors_csv(out / "errors.csv", errors)  # every skipped file (header only: none)
+    _report_errors(errors, "loading the training images", out / "errors.csv")
     X = torch.cat([X_real] + [f[0] for f in fakes])
     y = np.r_[
         np.zeros(len(kept_real), dtype=np.int64),
@@ -294,17 +322,19 @@ def evaluate(
 ) -> None:
     """Evaluate a model on real and fake folders: AP, ROC-AUC, accuracies, with intervals."""
     from ganscope.detectors import evaluate_detector, load_detector
-    from ganscope.io import write_json
+    from ganscope.io import errors_json, write_json
 
     if json_path is not None:
-        writable_parent(json_path)
+        writable_parent(json_path, folder=False)
+    positive(batch_size, "--batch-size")
+    resolve_device(device)
     det = load_detector(model, device=device)
     data = _labeled(real, fake)
     errors: list[tuple[Path, str]] = []
     result = evaluate_detector(
         det, data, batch_size=batch_size, errors=errors, n_resamples=bootstrap, seed=seed
     )
-    _report_errors(errors, "scoring")
+    _report_errors(errors, "scoring", json_path)
     if result["overall"]["n_real"] == 0 or result["overall"]["n_fake"] == 0:
         raise GanscopeError("no readable real or no readable fake image to evaluate on")
     if json_path is not None:
@@ -313,7 +343,7 @@ def evaluate(
             {
                 "model": str(model),
                 **result,
-                "errors": [{"path": str(p), "error": r} for p, r in errors],
+                "errors": errors_json(errors),
             },
         )
     _print_eval_table(result, f"{model}")
@@ -339,7 +369,14 @@ def detect(
     CNNs: their crop); smaller images are reported as errors.
     """
     from ganscope.detectors import iter_predictions, load_detector
-    from ganscope.io import list_images, write_csv, write_json
+    from ganscope.io import (
+        errors_csv_path,
+        errors_json,
+        list_images,
+        write_csv,
+        write_errors_csv,
+        write_json,
+    )
 
     if model is None:
         from ganscope.detectors import default_model_path
@@ -347,7 +384,9 @@ def detect(
         model = default_model_path()
     for p in (json_path, csv_path):
         if p is not None:
-            writable_parent(p)
+            writable_parent(p, folder=False)
+    positive(batch_size, "--batch-size")
+    resolve_device(device)  # the same refusal for every model type
     det = load_detector(model, device=device)
     files = list_images(paths)
     thr = float(det.threshold_)
@@ -359,7 +398,7 @@ def detect(
             label = "fake" if s > thr else "real"
             results.append({"path": str(p), "prob_fake": float(s), "label": label})
             if not quiet:
-                typer.echo(f"{s:.4f}\t{label}\t{p}")
+                echo_lossless(f"{s:.4f}\t{label}\t{p}")
     if json_path is not None:
         write_json(
             json_path,
@@ -367,7 +406,7 @@ def detect(
                 "model": str(model),
                 "threshold": thr,
                 "results": results,
-                "errors": [{"path": str(p), "error": r} for p, r in errors],
+                "errors": errors_json(errors),
             },
         )
     if csv_path is not None:
@@ -376,8 +415,10 @@ def detect(
             ["path", "prob_fake", "label"],
             ([r["path"], f"{r['prob_fake']:.6g}", r["label"]] for r in results),
         )
+        write_errors_csv(errors_csv_path(csv_path), errors)
     n_fake = sum(r["label"] == "fake" for r in results)
-    _report_errors(errors, "detecting")
+    listed = json_path or (errors_csv_path(csv_path) if csv_path else None)
+    _report_errors(errors, "detecting", listed, "--json FILE or --csv FILE")
     if quiet:
         typer.echo(
             f"{len(results)} image(s): {n_fake} fake, {len(results) - n_fake} real "

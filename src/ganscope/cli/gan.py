@@ -7,10 +7,19 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import DeviceOption, SeedOption, resolve_device, writable_parent
+from ganscope.cli.options import (
+    DeviceOption,
+    SeedOption,
+    choice_enum,
+    positive,
+    resolve_device,
+    writable_parent,
+)
+from ganscope.generators.losses import LOSSES
 from ganscope.layers import UPSAMPLERS
 
-_UPSAMPLER_NAMES = "|".join(UPSAMPLERS)
+Upsampler = choice_enum("Upsampler", UPSAMPLERS)
+Loss = choice_enum("Loss", LOSSES)
 
 gan_app = typer.Typer(
     help=f"Train DCGAN generators with pluggable upsampling ({', '.join(UPSAMPLERS)}) and "
@@ -22,15 +31,15 @@ gan_app = typer.Typer(
 @gan_app.command("train")
 def train(
     data: Annotated[Path, typer.Option("--data", help="Folder of training images.")],
-    upsample: Annotated[
-        str, typer.Option("--upsample", help=f"Upsampler of every block: {_UPSAMPLER_NAMES}.")
-    ],
+    upsample: Annotated[Upsampler, typer.Option("--upsample", help="Upsampler of every block.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder (rerun to resume).")],
     size: Annotated[int, typer.Option("--size", help="Image side (centre crop).")] = 32,
     steps: Annotated[int, typer.Option("--steps", help="Training steps.")] = 2000,
     seed: SeedOption = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per step.")] = 64,
-    loss: Annotated[str, typer.Option("--loss", help="ns|hinge|wgan-gp.")] = "ns",
+    loss: Annotated[
+        Loss, typer.Option("--loss", help="Non-saturating (ns), hinge or WGAN-GP loss.")
+    ] = "ns",
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 2e-4,
     width: Annotated[int, typer.Option("--width", help="Generator width (channels).")] = 16,
     d_width: Annotated[
@@ -66,12 +75,12 @@ def train(
 
     cfg = TrainConfig(
         data=str(data),
-        upsample=upsample,
+        upsample=upsample.value,
         size=size,
         steps=steps,
         batch_size=batch_size,
         lr=lr,
-        loss=loss,
+        loss=Loss(loss).value,
         width=width,
         d_width=d_width,
         spectral_reg=spectral_reg,
@@ -83,7 +92,7 @@ def train(
         seed=seed,
     )
     cfg.validate()
-    writable_parent(out)
+    writable_parent(out, folder=True)
     result = train_gan(cfg, out, device=resolve_device(device))
     if result.already_complete:
         typer.echo(f"{out} is complete ({result.step} steps); nothing to do")
@@ -115,7 +124,8 @@ def sample(
         raise GanscopeError(f"--n must be at least 1, not {n}")
     if seed < 0:
         raise GanscopeError(f"--seed must be >= 0, not {seed}")
-    writable_parent(out)
+    positive(batch_size, "--batch-size")
+    writable_parent(out, folder=True)
     dev = resolve_device(device)
     G, _ = load_generator(run, device=dev)
     paths = save_samples(G, out, range(seed, seed + n), batch_size=batch_size, device=dev)
