@@ -12,7 +12,7 @@ any batch, so files are named by their seed (``scene000042.png``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from ganscope.progress import progress_bar
 
 __all__ = [
     "SCENE_LABELS",
+    "SCENE_OBJECTS",
     "SCENE_PALETTE",
     "SceneBatch",
     "colorize_labels",
@@ -63,6 +64,15 @@ SCENE_PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 _L = {name: i for i, name in enumerate(SCENE_LABELS)}
+
+#: Objects that ``render_scenes(..., without=...)`` can leave out, and the labels each one paints.
+SCENE_OBJECTS: dict[str, tuple[str, ...]] = {
+    "sun": ("sun",),
+    "cloud": ("cloud",),
+    "water": ("water",),
+    "house": ("house", "roof", "door", "window"),
+    "tree": ("tree", "trunk"),
+}
 
 # Slots of random numbers per scene: every scene draws exactly _N_PARAMS uniforms from its own
 # generator, so a scene never depends on the other scenes in the batch.
@@ -113,7 +123,13 @@ def _paint(img: Tensor, lab: Tensor, mask: Tensor, color: Tensor, label: int) ->
     lab.masked_fill_(mask, label)
 
 
-def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) -> SceneBatch:
+def render_scenes(
+    seeds: Sequence[int],
+    *,
+    size: int = 64,
+    noise: float = 0.02,
+    without: Collection[str] = (),
+) -> SceneBatch:
     """Render outdoor scenes and their exact label maps, one per seed.
 
     The renderer is vectorised over the batch: each scene's random parameters come from a
@@ -126,6 +142,9 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
         size: image height and width in pixels (shapes are defined in relative units, so any
             size from 16 up gives the same scene).
         noise: standard deviation of per-pixel Gaussian texture noise (also seeded per scene).
+        without: objects of :data:`SCENE_OBJECTS` never painted (a world with a class removed,
+            for "Seeing what a GAN cannot generate", Bau et al. 2019). Every scene still draws
+            the same random numbers, so the rest of scene ``s`` is unchanged.
 
     Returns:
         A :class:`SceneBatch`.
@@ -139,6 +158,12 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
     n = len(seeds)
     if size < 8:
         raise ValueError(f"size must be at least 8, got {size}")
+    unknown = sorted(set(without) - set(SCENE_OBJECTS))
+    if unknown:
+        raise GanscopeError(
+            f"cannot remove {', '.join(unknown)}; removable objects: {', '.join(SCENE_OBJECTS)}"
+        )
+    keep = {name: name not in without for name in SCENE_OBJECTS}
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     u = (
         torch.stack([torch.rand(_N_PARAMS, generator=g) for g in gens])
@@ -168,14 +193,14 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
     lab.fill_(_L["sky"])
 
     # Sun.
-    has_sun = p.coin(0.5)
+    has_sun = p.coin(0.5) & keep["sun"]
     sun_x, sun_y, sun_r = p.uniform(0.1, 0.9), p.uniform(0.06, 0.22), p.uniform(0.04, 0.075)
     sun = ((x - col(sun_x)) ** 2 + (y - col(sun_y)) ** 2 < col(sun_r) ** 2) & col(has_sun)
     _paint(img, lab, sun & (y < col(horizon)), p.color(SCENE_PALETTE[_L["sun"]], 0.05), _L["sun"])
 
     # Clouds: three overlapping ellipses each.
     for _ in range(_N_CLOUDS):
-        has = p.coin(0.55)
+        has = p.coin(0.55) & keep["cloud"]
         cx, cy = p.uniform(0.0, 1.0), p.uniform(0.06, 0.3)
         rx, ry = p.uniform(0.05, 0.1), p.uniform(0.025, 0.045)
         cloud = torch.zeros(n, size, size, dtype=torch.bool)
@@ -193,7 +218,7 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
     img.sub_(torch.where(ground[:, None], shade, torch.zeros(())))
 
     # Water: a lake, an ellipse below the horizon.
-    has_lake = p.coin(0.5)
+    has_lake = p.coin(0.5) & keep["water"]
     lx, ly = p.uniform(0.15, 0.85), p.uniform(0.08, 0.3)
     lrx, lry = p.uniform(0.15, 0.35), p.uniform(0.05, 0.1)
     lake = ((x - col(lx)) / col(lrx)) ** 2 + ((y - col(horizon + ly)) / col(lry)) ** 2 < 1
@@ -202,7 +227,7 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
 
     # Houses: wall, roof (a triangle), a door in the middle, two windows.
     for _ in range(_N_HOUSES):
-        has = p.coin(0.6)
+        has = p.coin(0.6) & keep["house"]
         x0, w = p.uniform(0.03, 0.72), p.uniform(0.18, 0.28)
         hh = p.uniform(0.13, 0.22)
         base = horizon + p.uniform(0.04, 0.2)
@@ -234,7 +259,7 @@ def render_scenes(seeds: Sequence[int], *, size: int = 64, noise: float = 0.02) 
 
     # Trees: a trunk and a round crown, in front of the houses.
     for _ in range(_N_TREES):
-        has = p.coin(0.6)
+        has = p.coin(0.6) & keep["tree"]
         tx = p.uniform(0.05, 0.95)
         base = horizon + p.uniform(0.03, 0.33)
         tw, th = p.uniform(0.025, 0.045), p.uniform(0.07, 0.14)
@@ -264,14 +289,21 @@ def colorize_labels(
 
 
 def write_scenes(
-    out: str | Path, *, count: int, seed: int = 0, size: int = 64, batch_size: int = 256
+    out: str | Path,
+    *,
+    count: int,
+    seed: int = 0,
+    size: int = 64,
+    batch_size: int = 256,
+    without: Collection[str] = (),
 ) -> dict[str, Any]:
     """Render scenes ``seed .. seed + count - 1`` into a folder.
 
     Layout: ``out/images/sceneSSSSSS.png`` (RGB), ``out/masks/sceneSSSSSS.png`` (palette PNG whose
     pixel values are label indices, displayed in :data:`SCENE_PALETTE` colours), ``out/labels.json``
     (label names, palette, per-label pixel fractions) and ``out/config.json``. Train a GAN on
-    ``out/images`` (the masks folder would otherwise be read as images).
+    ``out/images`` (the masks folder would otherwise be read as images). ``without`` leaves
+    objects out (see :func:`render_scenes`).
 
     Returns:
         The ``labels.json`` content.
@@ -291,7 +323,7 @@ def write_scenes(
     seeds = list(range(seed, seed + count))
     with progress_bar(count, "rendering scenes") as bar:
         for start in range(0, count, batch_size):
-            batch = render_scenes(seeds[start : start + batch_size], size=size)
+            batch = render_scenes(seeds[start : start + batch_size], size=size, without=without)
             pixels += torch.bincount(batch.labels.flatten(), minlength=len(SCENE_LABELS)).double()
             for s, image, label in zip(batch.seeds, batch.images, batch.labels, strict=True):
                 name = f"scene{s:06d}.png"
@@ -316,6 +348,7 @@ def write_scenes(
             "count": count,
             "seed": seed,
             "size": size,
+            "without": sorted(without),
             "ganscope_version": __version__,
         },
     )
