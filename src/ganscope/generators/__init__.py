@@ -1,13 +1,17 @@
-"""Generator zoo: DCGAN generators with pluggable upsampling, SNGAN and spectral discriminators,
-GAN losses, a resumable training loop, seed-named sampling and weight-free quality metrics."""
+"""Generator families (dcgan, stylegan2, autoencoder, vae) with pluggable upsampling, SNGAN and
+spectral discriminators, DiffAugment, GAN losses, a resumable training loop, seed-named sampling
+and weight-free quality metrics."""
 
-from ganscope.generators.dcgan import (
+from ganscope.generators.autoencoder import AutoencoderGenerator, VAEGenerator
+from ganscope.generators.dcgan import DCGANGenerator
+from ganscope.generators.diffaugment import diff_augment
+from ganscope.generators.discriminators import SNGANDiscriminator, SpectralDiscriminator
+from ganscope.generators.family import (
     GENERATORS,
-    DCGANGenerator,
+    GeneratorFamily,
     create_generator,
     register_generator,
 )
-from ganscope.generators.discriminators import SNGANDiscriminator, SpectralDiscriminator
 from ganscope.generators.losses import (
     LOSSES,
     discriminator_loss,
@@ -20,6 +24,7 @@ from ganscope.generators.metrics import (
     sliced_wasserstein_distance,
     spectral_distance,
 )
+from ganscope.generators.quality import QualityReport, quality_report
 from ganscope.generators.sample import (
     image_grid,
     latents_for_seeds,
@@ -32,6 +37,7 @@ from ganscope.generators.spectral import (
     normalized_profile,
     spectral_regularization,
 )
+from ganscope.generators.stylegan2 import StyleGAN2Generator
 from ganscope.generators.train import (
     TrainConfig,
     TrainResult,
@@ -43,13 +49,19 @@ from ganscope.generators.train import (
 __all__ = [
     "GENERATORS",
     "LOSSES",
+    "AutoencoderGenerator",
     "DCGANGenerator",
+    "GeneratorFamily",
+    "QualityReport",
     "SNGANDiscriminator",
     "SWDResult",
     "SpectralDiscriminator",
+    "StyleGAN2Generator",
     "TrainConfig",
     "TrainResult",
+    "VAEGenerator",
     "create_generator",
+    "diff_augment",
     "discriminator_loss",
     "generator_loss",
     "gradient_penalty",
@@ -59,6 +71,7 @@ __all__ = [
     "load_generator",
     "log_profile",
     "normalized_profile",
+    "quality_report",
     "recalibrate_batchnorm",
     "register_generator",
     "sample_images",

@@ -9,35 +9,28 @@ upsampler (:data:`ganscope.layers.UPSAMPLERS`), which is what the zoo varies.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import nn
 
-from ganscope.errors import GanscopeError
-from ganscope.layers import UPSAMPLERS, create_upsampler
-from ganscope.registry import Registry
+from ganscope.generators.family import (
+    GENERATORS,
+    GeneratorFamily,
+    check_size,
+    check_upsampler,
+    create_generator,
+    register_generator,
+)
+from ganscope.layers import create_upsampler
 
-GENERATORS = Registry("generator family", attr="family")
-"""Registered generator families: name → class (keyword settings, see :func:`create_generator`)."""
+__all__ = ["GENERATORS", "DCGANGenerator", "create_generator", "register_generator"]
 
-register_generator = GENERATORS.register
-"""Class decorator adding a generator family to :data:`GENERATORS` (twice raises ``ValueError``)."""
-
-SIZES = (16, 32, 64, 128)
-
-
-def _check_size(size: int) -> int:
-    if size < 8 or size & (size - 1):
-        raise GanscopeError(
-            f"image size must be a power of two >= 8 (e.g. 32, 64, 128), not {size}"
-        )
-    return int(math.log2(size // 4))
-
+# Kept for callers of the 0.1 name.
+_check_size = check_size
 
 @register_generator("dcgan")
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(GeneratorFamily):
     """DCGAN generator: ``z → 4x4 → 8x8 → ... → size x size`` with any 2x upsampler.
 
     Channels halve at every block: ``width * 2**(n-1)`` at ``4 x 4`` down to ``width`` before the
@@ -72,11 +65,8 @@ class DCGANGenerator(nn.Module):
         max_channels: int = 512,
     ) -> None:
         super().__init__()
-        if upsample not in UPSAMPLERS:
-            raise GanscopeError(
-                f"unknown upsampler {upsample!r}; registered: {', '.join(UPSAMPLERS)}"
-            )
-        n_blocks = _check_size(size)
+        check_upsampler(upsample)
+        n_blocks = check_size(size)
         self.size = size
         self.upsample = upsample
         self.latent_dim = latent_dim
@@ -109,27 +99,8 @@ class DCGANGenerator(nn.Module):
         }
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise GanscopeError(
-                f"generator expects z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
-            )
+        self._check_z(z)
         x = self.project(z).view(z.shape[0], -1, 4, 4)  # (B, C0, 4, 4)
         x = torch.relu(self.project_norm(x))
         x = self.blocks(x)  # (B, width, size/2, size/2)
         return torch.tanh(self.to_rgb(x))  # (B, 3, size, size)
-
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] (the library's image convention) for latent vectors ``z``."""
-        return ((self(z) + 1) / 2).clamp_(0, 1)
-
-
-def create_generator(family: str = "dcgan", **kwargs: Any) -> nn.Module:
-    """Build a registered generator family with keyword settings.
-
-    Example:
-        >>> G = create_generator("dcgan", size=32, upsample="pixelshuffle", width=16)
-        >>> G.settings()["upsample"]
-        'pixelshuffle'
-    """
-    return GENERATORS.create(family, **kwargs)

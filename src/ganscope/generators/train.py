@@ -50,8 +50,9 @@ from torch import nn
 from ganscope import __version__, progress
 from ganscope.checkpoint import load_checkpoint, save_checkpoint
 from ganscope.errors import GanscopeError
-from ganscope.generators.dcgan import _check_size, create_generator
+from ganscope.generators.diffaugment import diff_augment, parse_policy
 from ganscope.generators.discriminators import SNGANDiscriminator, SpectralDiscriminator
+from ganscope.generators.family import check_size, create_generator
 from ganscope.generators.losses import (
     LOSSES,
     discriminator_loss,
@@ -66,8 +67,20 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 GENERATOR_DIR = "generator"
-LOSS_COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "gp", "spectral_reg", "ds_loss")
-_FORMAT = "ganscope-gan-train-1"
+LOSS_COLUMNS = (
+    "step",
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "gp",
+    "spectral_reg",
+    "ds_loss",
+    "r1",
+    "own",
+)
+_R1_EVERY = 16
+_FORMAT = "ganscope-gan-train-2"
 # Settings that may change between a run and its resumption (they do not change the weights).
 _RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "sample_every", "grid_size"})
 
@@ -103,6 +116,14 @@ class TrainConfig:
         family: registered generator family.
         d_antialias: BlurPool instead of strided convolutions in D.
         flip: random left-right flips of the real images.
+        augment: DiffAugment policy applied to real and fake before every D call (Zhao et al.
+            2020): ``color,translation,cutout`` (the default), a subset, or ``none``.
+        n_dis: discriminator updates per generator update (SNGAN's ``n_dis``).
+        d_lr: discriminator learning rate (``None``: same as ``lr``).
+        r1_gamma: weight of the R1 penalty on real images (Mescheder et al. 2018), applied
+            lazily every 16 steps (Karras et al. 2020); 0 = off.
+        family_settings: extra constructor settings of the generator family (e.g. an
+            autoencoder's ``recon_weight``).
     """
 
     data: str
@@ -128,6 +149,11 @@ class TrainConfig:
     family: str = "dcgan"
     d_antialias: bool = False
     flip: bool = True
+    augment: str = "color,translation,cutout"
+    n_dis: int = 1
+    d_lr: float | None = None
+    r1_gamma: float = 0.0
+    family_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise :class:`GanscopeError` for a setting that cannot work."""
@@ -142,7 +168,12 @@ class TrainConfig:
                 raise GanscopeError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.d_width is not None and self.d_width < 1:
             raise GanscopeError(f"d_width must be at least 1, not {self.d_width}")
-        _check_size(self.size)
+        check_size(self.size)
+        parse_policy(self.augment)
+        if self.n_dis < 1:
+            raise GanscopeError(f"n_dis must be at least 1, not {self.n_dis}")
+        if self.r1_gamma < 0:
+            raise GanscopeError(f"r1_gamma must be >= 0, not {self.r1_gamma}")
         if self.sample_every < 0 or self.spectral_reg < 0 or self.lr <= 0:
             raise GanscopeError("sample_every, spectral_reg must be >= 0 and lr > 0")
         if not 0 <= self.ema_decay < 1:
@@ -334,6 +365,7 @@ class _Trainer:
                 upsample=cfg.upsample,
                 latent_dim=cfg.latent_dim,
                 width=cfg.width,
+                **cfg.family_settings,
             ).to(device)
             self.D = SNGANDiscriminator(
                 size=cfg.size, width=cfg.d_width or cfg.width, antialias=cfg.d_antialias
@@ -344,7 +376,7 @@ class _Trainer:
         if self.Ds is not None:
             d_params += list(self.Ds.parameters())
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=cfg.betas)
-        self.opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(d_params, lr=cfg.d_lr or cfg.lr, betas=cfg.betas)
         self.step = 0
         self.rows: list[list[Any]] = []
 
@@ -428,62 +460,84 @@ class _Trainer:
 
     # ----------------------------------------------------------------------- one step
 
-    def train_step(self, data: torch.Tensor, order: _DataOrder) -> list[Any]:
-        cfg, dev = self.cfg, self.device
-        rng = _rng(cfg.seed, "step", self.step)
-        idx = order.indices(self.step, cfg.batch_size)
+    def _real_batch(self, data: torch.Tensor, order: _DataOrder, k: int, rng) -> torch.Tensor:
+        """The ``k``-th real batch of this step (``n_dis`` batches per step), in [-1, 1]."""
+        cfg = self.cfg
+        idx = order.indices(self.step * cfg.n_dis + k, cfg.batch_size)
         flips = torch.rand(cfg.batch_size, generator=rng) < 0.5
-        z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng)
-        real = data[idx].to(dev, non_blocking=True).float().div_(127.5).sub_(1)  # (B, 3, S, S)
+        real = data[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1)
         if cfg.flip:
-            flips = flips.to(dev).view(-1, 1, 1, 1)
+            flips = flips.to(self.device).view(-1, 1, 1, 1)
             real = torch.where(flips, real.flip(-1), real)
-        z = z.to(dev)
+        return real  # (B, 3, S, S)
 
+    def _d(self, D: nn.Module, x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        # DiffAugment (Zhao et al. 2020): D only ever sees augmented images, real and fake.
+        return D(diff_augment(x, self.cfg.augment, generator=rng))
+
+    def train_step(self, data: torch.Tensor, order: _DataOrder) -> list[Any]:
+        cfg = self.cfg
+        rng = _rng(cfg.seed, "step", self.step)
         self.G.train()
-        fake = self.G(z)  # (B, 3, S, S) in [-1, 1]
 
-        # Discriminator(s): one update on the real batch and the detached fakes.
+        # Discriminator(s): n_dis updates, each on a fresh real batch and fresh fakes.
         self.D.requires_grad_(True)
         if self.Ds is not None:
             self.Ds.requires_grad_(True)
-        self.opt_d.zero_grad(set_to_none=True)
-        fake_d = fake.detach()
-        d_real, d_fake = self.D(real), self.D(fake_d)
-        d_loss = discriminator_loss(cfg.loss, d_real, d_fake)
-        gp = None
-        if cfg.loss == "wgan-gp":
-            gp = gradient_penalty(self.D, real, fake_d, generator=rng)
-            d_loss = d_loss + cfg.gp_weight * gp
-        ds_loss = None
-        if self.Ds is not None:
-            ds_loss = discriminator_loss(cfg.loss, self.Ds(real), self.Ds(fake_d))
+        gp = r1 = ds_loss = None
+        for k in range(cfg.n_dis):
+            real = self._real_batch(data, order, k, rng)
+            z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng).to(self.device)
+            if k == cfg.n_dis - 1:
+                # The last D update's fakes are reused, with their graph, for G's update.
+                fake, own_losses = self.G.training_output(real, z, generator=rng)
+                fake_d = fake.detach()
+            else:
+                with torch.no_grad():
+                    fake_d, _ = self.G.training_output(real, z, generator=rng)
+            self.opt_d.zero_grad(set_to_none=True)
+            lazy_r1 = cfg.r1_gamma > 0 and (self.step * cfg.n_dis + k) % _R1_EVERY == 0
+            if lazy_r1:
+                real.requires_grad_(True)
+            d_real, d_fake = self._d(self.D, real, rng), self._d(self.D, fake_d, rng)
+            d_loss = discriminator_loss(cfg.loss, d_real, d_fake)
+            total = d_loss
             if cfg.loss == "wgan-gp":
-                ds_loss = ds_loss + cfg.gp_weight * gradient_penalty(
-                    self.Ds, real, fake_d, generator=rng
-                )
-            (d_loss + ds_loss).backward()
-        else:
-            d_loss.backward()
-        self.opt_d.step()
+                gp = gradient_penalty(self.D, real.detach(), fake_d, generator=rng)
+                total = total + cfg.gp_weight * gp
+            if lazy_r1:
+                # R1 (Mescheder et al. 2018) on the augmented reals, every 16th D step with its
+                # weight scaled by 16 (lazy regularization, Karras et al. 2020, Sec. 3.1).
+                (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+                r1 = grad.square().flatten(1).sum(1).mean()
+                total = total + cfg.r1_gamma / 2 * r1 * _R1_EVERY
+            if self.Ds is not None:
+                ds_loss = discriminator_loss(cfg.loss, self.Ds(real.detach()), self.Ds(fake_d))
+                if cfg.loss == "wgan-gp":
+                    ds_loss = ds_loss + cfg.gp_weight * gradient_penalty(
+                        self.Ds, real.detach(), fake_d, generator=rng
+                    )
+                total = total + ds_loss
+            total.backward()
+            self.opt_d.step()
 
         # Generator: one update against the updated discriminator(s).
         self.D.requires_grad_(False)
         if self.Ds is not None:
             self.Ds.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        logits = self.D(fake)
+        real = real.detach()
+        logits = self._d(self.D, fake, rng)
         if self.Ds is not None:
             # Jung & Keuper 2021: combine the logits, (a * D + b * D_s) / (a + b) with a = 1.
             b = cfg.spectral_disc_weight
             logits = (logits + b * self.Ds(fake)) / (1 + b)
         g_loss = generator_loss(cfg.loss, logits)
+        g_total = g_loss + sum(own_losses.values(), torch.zeros((), device=self.device))
         reg = None
         if cfg.spectral_reg > 0:
             reg = spectral_regularization((real + 1) / 2, (fake + 1) / 2)
-            g_total = g_loss + cfg.spectral_reg * reg
-        else:
-            g_total = g_loss
+            g_total = g_total + cfg.spectral_reg * reg
         g_total.backward()
         self.opt_g.step()
 
@@ -498,6 +552,8 @@ class _Trainer:
             "" if gp is None else gp.item(),
             "" if reg is None else reg.item(),
             "" if ds_loss is None else ds_loss.item(),
+            "" if r1 is None else r1.item(),
+            ";".join(f"{k}={v.item():.5g}" for k, v in own_losses.items()),
         ]
 
     @torch.no_grad()
