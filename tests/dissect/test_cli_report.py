@@ -107,7 +107,7 @@ def test_dissect_writes_results_and_report(run_dir, tmp_path, capsys):
                 "--out",
                 "{tmp}/x",
             ],
-            "--mode must be",
+            "Invalid value for '--mode'",
         ),
         (
             ["intervene", "{run}", "--layer", "blocks.0", "--units", "a,b", "--out", "{tmp}/x"],

@@ -95,7 +95,7 @@ def test_torchscript_labeler(tmp_path):
 
     torch.jit.script(Seg()).save(str(tmp_path / "seg.pt"))
     (tmp_path / "seg.json").write_text(json.dumps({"torchscript": "seg.pt", "labels": ["r", "g"]}))
-    lab = load_labeler(str(tmp_path / "seg.json"))
+    lab = load_labeler(str(tmp_path / "seg.json"), trust_code=True)  # TorchScript is code
     assert isinstance(lab, TorchScriptLabeler) and lab.labels == ["r", "g"]
     img = torch.zeros(1, 3, 1, 2)
     img[0, 0, 0, 0] = 1
@@ -105,7 +105,7 @@ def test_torchscript_labeler(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     (tmp_path / "bad.json").write_text(json.dumps({"torchscript": "bad.pt", "labels": ["x"]}))
     with pytest.raises(GanscopeError, match="not a TorchScript"):
-        load_labeler(str(tmp_path / "bad.json"))
+        load_labeler(str(tmp_path / "bad.json"), trust_code=True)
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(GanscopeError, match="expected JSON"):
         load_labeler(str(tmp_path / "broken.json"))

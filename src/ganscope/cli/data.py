@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import SeedOption, writable_parent
+from ganscope.cli.options import SeedOption, choice_enum, writable_parent
 
+Split = choice_enum("Split", ("all", "train", "test"))
 data_app = typer.Typer(help="Make the built-in datasets.", no_args_is_help=True)
 log = logging.getLogger("ganscope")
 
@@ -21,7 +22,7 @@ def builtin(
     count: Annotated[int, typer.Option("--count", help="Number of crops.")] = 1000,
     seed: SeedOption = 0,
     split: Annotated[
-        str,
+        Split,
         typer.Option(
             "--split",
             help="all, or train / test: disjoint regions of every photo (test = right quarter).",
@@ -35,8 +36,8 @@ def builtin(
     """
     from ganscope.io.builtin import write_builtin
 
-    writable_parent(out / "x.png")
-    paths = write_builtin(out, size=size, count=count, seed=seed, split=split)
+    writable_parent(out, folder=True)
+    paths = write_builtin(out, size=size, count=count, seed=seed, split=Split(split).value)
     log.info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
 
 

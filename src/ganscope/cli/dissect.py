@@ -11,6 +11,8 @@ import typer
 from ganscope.cli.options import (
     DeviceOption,
     SeedOption,
+    choice_enum,
+    locks_output,
     require_dirs,
     resolve_device,
     writable_parent,
@@ -21,8 +23,22 @@ log = logging.getLogger("ganscope")
 
 RunArgument = Annotated[Path, typer.Argument(help="A GAN run folder (from `ganscope gan train`).")]
 LayerHelp = "Layer name (see --list-layers)."
+ConceptsHelp = (
+    "scenes (built-in segmenter), colors, artifacts, a segmenter folder (model.safetensors + "
+    'config.json, as ganscope ships its own), or a JSON file {"segmenter": FOLDER, "labels": '
+    '[...]} or {"torchscript": FILE, "labels": [...]} (TorchScript needs --trust-code).'
+)
+TrustCodeOption = Annotated[
+    bool,
+    typer.Option(
+        "--trust-code",
+        help="Allow a TorchScript segmenter: it is code and runs with your permissions.",
+    ),
+]
+Mode = choice_enum("Mode", ("ablate", "insert"))
 
 
+@locks_output("out")
 def _data_scenes(
     out: Annotated[
         Path, typer.Option("--out", help="Output folder (images/, masks/, labels.json).")
@@ -39,7 +55,7 @@ def _data_scenes(
     """
     from ganscope.dissect.scenes import write_scenes
 
-    writable_parent(out)
+    writable_parent(out, folder=True)
     info = write_scenes(out, count=count, seed=seed, size=size)
     typer.echo(f"wrote {count} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}")
 
@@ -57,19 +73,14 @@ def _example_latent(G) -> object:
     return torch.zeros(1, G.latent_dim, device=next(G.parameters()).device)
 
 
+@locks_output("out")
 def _dissect(
     run: RunArgument,
     layer: Annotated[
         list[str] | None, typer.Option("--layer", help=LayerHelp + " Repeat to compare layers.")
     ] = None,
-    concepts: Annotated[
-        str,
-        typer.Option(
-            "--concepts",
-            help="scenes (built-in segmenter), colors, artifacts, or a JSON "
-            'file {"torchscript": FILE, "labels": [...]}.',
-        ),
-    ] = "colors",
+    concepts: Annotated[str, typer.Option("--concepts", help=ConceptsHelp)] = "colors",
+    trust_code: TrustCodeOption = False,
     samples: Annotated[int, typer.Option("--samples", help="Number of generated samples.")] = 1000,
     quantile: Annotated[
         float, typer.Option("--quantile", help="Threshold quantile (0.99; or 0.995).")
@@ -104,7 +115,7 @@ def _dissect(
 
     for name in layer:
         get_layer(G, name)
-    writable_parent(out)
+    writable_parent(out, folder=True)
     from ganscope import __version__
     from ganscope.dissect.concepts import load_labeler
     from ganscope.dissect.dissection import dissect
@@ -112,7 +123,7 @@ def _dissect(
     from ganscope.io import write_json
 
     torch_device = resolve_device(device)
-    labeler = load_labeler(concepts, device=torch_device)
+    labeler = load_labeler(concepts, device=torch_device, trust_code=trust_code)
     results = [
         dissect(
             G,
@@ -169,6 +180,7 @@ def _parse_ints(text: str, what: str) -> list[int]:
         raise GanscopeError(f"{what} must be comma-separated integers, got {text!r}") from None
 
 
+@locks_output("out")
 def _intervene(
     run: RunArgument,
     layer: Annotated[str, typer.Option("--layer", help=LayerHelp)],
@@ -179,7 +191,7 @@ def _intervene(
         Path, typer.Option("--out", help="Output folder (grid.png, before/, after/, results.json).")
     ],
     mode: Annotated[
-        str, typer.Option("--mode", help="ablate (force to 0) or insert (force on).")
+        Mode, typer.Option("--mode", help="ablate (force to 0) or insert (force on).")
     ] = "ablate",
     where: Annotated[
         str | None, typer.Option("--where", help="Only inside this image-pixel box: x0,y0,x1,y1.")
@@ -197,10 +209,10 @@ def _intervene(
         str | None,
         typer.Option(
             "--concepts",
-            help="With --concept: measure the causal effect with "
-            "this labeler (scenes, colors, artifacts or FILE).",
+            help="With --concept: measure the causal effect with this labeler: " + ConceptsHelp,
         ),
     ] = None,
+    trust_code: TrustCodeOption = False,
     concept: Annotated[
         str | None, typer.Option("--concept", help="Concept whose fraction is measured.")
     ] = None,
@@ -221,8 +233,7 @@ def _intervene(
     from ganscope.generators.sample import seed_filename
     from ganscope.io import save_png, write_json
 
-    if mode not in ("ablate", "insert"):
-        raise GanscopeError(f"--mode must be ablate or insert, not {mode!r}")
+    mode = Mode(mode).value
     unit_list = _parse_ints(units, "--units")
     box = None
     if where is not None:
@@ -234,7 +245,7 @@ def _intervene(
         box = (coords[0], coords[1], coords[2], coords[3])
     if n < 1:
         raise GanscopeError(f"--n must be at least 1, got {n}")
-    writable_parent(out)
+    writable_parent(out, folder=True)
     G, _config = _load_run(run, device)
     torch_device = resolve_device(device)
     vr = (-1.0, 1.0)
@@ -292,7 +303,7 @@ def _intervene(
             raise GanscopeError("--concept and --concepts go together")
         from ganscope.dissect.concepts import load_labeler
 
-        labeler = load_labeler(concepts, device=torch_device)
+        labeler = load_labeler(concepts, device=torch_device, trust_code=trust_code)
         ins = (
             fill
             if mode == "insert"
@@ -338,6 +349,7 @@ def _intervene(
     typer.echo(f"wrote {out / 'grid.png'} (rows: before, after)")
 
 
+@locks_output("out")
 def _scenes_demo(
     out: Annotated[
         Path, typer.Option("--out", help="Output folder (scenes/, run/, report.html, ...).")

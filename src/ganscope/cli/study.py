@@ -9,16 +9,28 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import DeviceOption, SeedOption, resolve_device, writable_parent
+from ganscope.cli.options import (
+    DeviceOption,
+    SeedOption,
+    choice_enum,
+    locks_output,
+    resolve_device,
+    writable_parent,
+)
+from ganscope.study.profiles import PROFILES
 
 log = logging.getLogger("ganscope")
+Profile = choice_enum("Profile", PROFILES)
 
 
+@locks_output("out")
 def study(
     out: Annotated[Path, typer.Option("--out", help="Output folder (results.json, report.html).")],
     profile: Annotated[
-        str,
-        typer.Option("--profile", help="quick (about 10 min on 2 cores), full (hours) or tiny."),
+        Profile,
+        typer.Option(
+            "--profile", help="quick (about 10 min on 2 cores), full (hours) or tiny (a test)."
+        ),
     ] = "quick",
     real: Annotated[
         Path | None,
@@ -31,10 +43,14 @@ def study(
 
     Cached and resumable: rerun the same command after an interruption and it continues.
     """
+    from ganscope.io import remove_stale_temp_files
     from ganscope.study import get_profile, run_study
 
-    prof = get_profile(profile)
-    writable_parent(out / "results.json")
+    prof = get_profile(Profile(profile).value)
+    writable_parent(out, folder=True)
+    # Under the lock no other writer is alive here: temporary files are a killed run's leftovers.
+    for tmp in remove_stale_temp_files(out):
+        log.debug("removed %s, left by an interrupted run", tmp)
     t0 = time.perf_counter()
     run_study(prof, out, real=real, seed=seed, device=resolve_device(device))
     typer.echo(

@@ -10,7 +10,9 @@ Built in, and usable on any generator:
   concepts (Bau et al., "Network Dissection", CVPR 2017).
 - :class:`SpectralArtifactLabeler`: where the image has local energy at the frequencies an
   upsampling layer leaves behind (Durall et al., CVPR 2020; Odena et al., Distill 2016).
-- :class:`CallableLabeler` and :class:`TorchScriptLabeler`: any user segmenter.
+- :class:`CallableLabeler` and :class:`TorchScriptLabeler`: any user segmenter (TorchScript is
+  code, so :func:`load_labeler` loads it only when trusted), and a segmenter folder of weights
+  (safetensors) plus settings for a known architecture, safe to take from anyone.
 - the scene segmenter, :func:`ganscope.dissect.segmenter.scene_labeler`.
 """
 
@@ -35,6 +37,7 @@ __all__ = [
     "ConceptLabeler",
     "SpectralArtifactLabeler",
     "TorchScriptLabeler",
+    "UntrustedCodeError",
     "concept_masks",
     "load_labeler",
     "rgb_to_lab",
@@ -96,7 +99,9 @@ class TorchScriptLabeler:
     """A user segmenter saved with ``torch.jit.save``: images in [0, 1] → logits ``(B, K, H, W)``
     (argmax is taken) or a label map ``(B, H, W)``.
 
-    TorchScript archives hold code and weights but are not unpickled as arbitrary Python objects.
+    TorchScript archives are not unpickled as arbitrary Python objects, but they are code: the
+    scripted ``forward`` can call any TorchScript operator (write files, loop forever). Only load
+    files you trust; :func:`load_labeler` refuses them without ``trust_code=True``.
     """
 
     def __init__(
@@ -264,9 +269,68 @@ class SpectralArtifactLabeler:
         return (self.energy(images.float()) > self.threshold)[:, None]
 
 
-def load_labeler(spec: str, *, device: str | torch.device = "cpu") -> ConceptLabeler:
-    """The labeler named by ``--concepts``: ``scenes``, ``colors``, ``artifacts`` or a JSON file
-    ``{"torchscript": "segmenter.pt", "labels": [...]}`` (the path relative to the JSON file)."""
+class UntrustedCodeError(GanscopeError):
+    """A TorchScript segmenter was given without ``--trust-code``."""
+
+
+def _inside(base: Path, name: object, key: str, spec: Path) -> Path:
+    """``base / name``, refused unless it stays inside ``base`` (symlinks resolved)."""
+    if not isinstance(name, str) or not name:
+        raise GanscopeError(f"{spec}: '{key}' must be a file name relative to the JSON file")
+    target = (base / name).resolve()
+    if not target.is_relative_to(base.resolve()):
+        raise GanscopeError(
+            f"{spec}: '{key}' ({name}) points outside the JSON file's folder; "
+            "only files inside that folder are read"
+        )
+    return target
+
+
+def _segmenter_folder(folder: Path, labels: object, device: str | torch.device) -> ConceptLabeler:
+    """A segmenter stored as weights and settings, not code: ``model.safetensors`` +
+    ``config.json`` of a known architecture, exactly as ganscope ships its scene segmenter."""
+    from ganscope.checkpoint import load_config
+    from ganscope.dissect.segmenter import scene_labeler
+
+    config = load_config(folder)
+    if config.get("class") != "UNet":
+        raise GanscopeError(
+            f"{folder}: unknown segmenter architecture {config.get('class')!r}; known: UNet "
+            "(ganscope.dissect.segmenter; weights in model.safetensors, settings in config.json)"
+        )
+    labeler = scene_labeler(folder, device=device)
+    if labels is not None:
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise GanscopeError(f"{folder}: 'labels' must be a list of names")
+        if len(labels) != labeler.net.n_classes:
+            raise GanscopeError(
+                f"{folder}: {len(labels)} labels for a segmenter with "
+                f"{labeler.net.n_classes} classes"
+            )
+        labeler.labels = list(labels)
+    return labeler
+
+
+def load_labeler(
+    spec: str, *, device: str | torch.device = "cpu", trust_code: bool = False
+) -> ConceptLabeler:
+    """The labeler named by ``--concepts``.
+
+    - ``scenes``, ``colors``, ``artifacts``: built in.
+    - a segmenter folder (``model.safetensors`` + ``config.json`` with ``"class": "UNet"``,
+      ``"settings"`` and ``"labels"``, as :func:`ganscope.dissect.segmenter.save_segmenter`
+      writes it): weights only, safe to load from anyone.
+    - a JSON file ``{"segmenter": "FOLDER", "labels": [...]}`` (such a folder, with other label
+      names), or ``{"torchscript": "seg.pt", "labels": [...]}``.
+
+    **TorchScript is code**: a scripted module runs whatever its author wrote (it can write files
+    or loop forever) when it is loaded and called. It is refused unless ``trust_code=True``
+    (``--trust-code``). Paths in the JSON are resolved inside the JSON file's folder only.
+
+    Raises:
+        UntrustedCodeError: a TorchScript segmenter without ``trust_code``.
+        GanscopeError: anything else that cannot be loaded.
+    """
     if spec == "colors":
         return ColorLabeler()
     if spec == "artifacts":
@@ -276,16 +340,33 @@ def load_labeler(spec: str, *, device: str | torch.device = "cpu") -> ConceptLab
 
         return scene_labeler(device=device)
     path = Path(spec)
+    if path.is_dir():
+        return _segmenter_folder(path, None, device)
     if not path.is_file():
         raise GanscopeError(
-            f"--concepts must be scenes, colors, artifacts or a JSON file describing a segmenter; "
-            f"{spec!r} is none of these"
+            f"--concepts must be scenes, colors, artifacts, a segmenter folder or a JSON file "
+            f"describing a segmenter; {spec!r} is none of these"
         )
     try:
-        info = json.loads(path.read_text())
-        model, labels = info["torchscript"], info["labels"]
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise TypeError
+        labels = info["labels"]
+        kind = next(k for k in ("segmenter", "torchscript") if k in info)
+    except (json.JSONDecodeError, KeyError, TypeError, StopIteration, UnicodeDecodeError) as err:
         raise GanscopeError(
-            f"{path}: expected JSON with 'torchscript' and 'labels' ({type(err).__name__})"
+            f"{path}: expected JSON with 'segmenter' (a model folder) or 'torchscript', and "
+            f"'labels' ({type(err).__name__})"
         ) from None
-    return TorchScriptLabeler(path.parent / model, labels, device=device)
+    target = _inside(path.parent, info[kind], kind, path)
+    if kind == "segmenter":
+        if not target.is_dir():
+            raise GanscopeError(f"{path}: segmenter folder not found: {target}")
+        return _segmenter_folder(target, labels, device)
+    if not trust_code:
+        raise UntrustedCodeError(
+            f"{path} names a TorchScript segmenter, which is code that runs on this machine; "
+            "refused without --trust-code (or give a segmenter folder: model.safetensors + "
+            "config.json)"
+        )
+    return TorchScriptLabeler(target, labels, device=device)
