@@ -15,11 +15,22 @@ try:  # typer >= 0.20 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
-from ganscope.cli import data, detector, dissect, gan, paint, seeing, spectrum, study
+from ganscope.cli import (
+    antialias,
+    data,
+    detector,
+    dissect,
+    gan,
+    paint,
+    seeing,
+    spectrum,
+    study,
+    zoo,
+)
 from ganscope.cli.options import app, echo_lossless
 from ganscope.errors import GanscopeError
 
-for _module in (data, spectrum, gan, detector, dissect, study, paint, seeing):
+for _module in (data, spectrum, gan, detector, dissect, study, paint, seeing, zoo, antialias):
     _module.register(app)
 
 

@@ -15,15 +15,19 @@ from ganscope.cli.options import (
     resolve_device,
     writable_parent,
 )
+from ganscope.generators.family import GENERATORS
 from ganscope.generators.losses import LOSSES
+from ganscope.generators.train import TrainConfig
 from ganscope.layers import UPSAMPLERS
 
 Upsampler = choice_enum("Upsampler", UPSAMPLERS)
 Loss = choice_enum("Loss", LOSSES)
+Family = choice_enum("Family", GENERATORS)
+_D = TrainConfig  # the recipe's defaults live in one place: TrainConfig
 
 gan_app = typer.Typer(
-    help=f"Train DCGAN generators with pluggable upsampling ({', '.join(UPSAMPLERS)}) and "
-    "sample from them.",
+    help=f"Train generators ({', '.join(GENERATORS)}) with pluggable upsampling "
+    f"({', '.join(UPSAMPLERS)}), sample them, and measure their quality.",
     no_args_is_help=True,
 )
 
@@ -33,15 +37,35 @@ def train(
     data: Annotated[Path, typer.Option("--data", help="Folder of training images.")],
     upsample: Annotated[Upsampler, typer.Option("--upsample", help="Upsampler of every block.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder (rerun to resume).")],
+    family: Annotated[
+        Family, typer.Option("--family", help="Generator family (architecture).")
+    ] = _D.family,
     size: Annotated[int, typer.Option("--size", help="Image side (centre crop).")] = 32,
-    steps: Annotated[int, typer.Option("--steps", help="Training steps.")] = 2000,
+    steps: Annotated[int, typer.Option("--steps", help="Training steps.")] = _D.steps,
     seed: SeedOption = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per step.")] = 64,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Images per step.")
+    ] = _D.batch_size,
     loss: Annotated[
         Loss, typer.Option("--loss", help="Non-saturating (ns), hinge or WGAN-GP loss.")
-    ] = "ns",
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 2e-4,
-    width: Annotated[int, typer.Option("--width", help="Generator width (channels).")] = 16,
+    ] = _D.loss,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = _D.lr,
+    d_lr: Annotated[
+        float | None, typer.Option("--d-lr", help="Discriminator learning rate (default: --lr).")
+    ] = None,
+    augment: Annotated[
+        str,
+        typer.Option(
+            "--augment",
+            help="DiffAugment policy before every D call: none, or a comma list of "
+            "color, translation, cutout.",
+        ),
+    ] = _D.augment,
+    n_dis: Annotated[int, typer.Option("--n-dis", help="D updates per G update.")] = _D.n_dis,
+    r1_gamma: Annotated[
+        float, typer.Option("--r1-gamma", help="Lazy R1 penalty weight (0 = off).")
+    ] = _D.r1_gamma,
+    width: Annotated[int, typer.Option("--width", help="Generator width (channels).")] = _D.width,
     d_width: Annotated[
         int | None, typer.Option("--d-width", help="Discriminator width (default: --width).")
     ] = None,
@@ -61,7 +85,7 @@ def train(
             "--spectral-disc-weight", help="Weight b of its logit, G sees (D + b D_s) / (1 + b)."
         ),
     ] = 1.0,
-    ema_decay: Annotated[float, typer.Option("--ema-decay", help="EMA decay of G.")] = 0.999,
+    ema_decay: Annotated[float, typer.Option("--ema-decay", help="EMA decay of G.")] = _D.ema_decay,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", help="Steps between checkpoints.")
     ] = 500,
@@ -71,9 +95,14 @@ def train(
     device: DeviceOption = "auto",
 ) -> None:
     """Train a GAN; rerunning the same command resumes an interrupted run."""
-    from ganscope.generators import TrainConfig, train_gan
+    from ganscope.generators import train_gan
 
     cfg = TrainConfig(
+        family=Family(family).value,
+        d_lr=d_lr,
+        augment=augment,
+        n_dis=n_dis,
+        r1_gamma=r1_gamma,
         data=str(data),
         upsample=upsample.value,
         size=size,
@@ -107,7 +136,9 @@ def train(
 
 @gan_app.command("sample")
 def sample(
-    run: Annotated[Path, typer.Argument(help="Run folder of `gan train` (or its generator/).")],
+    run: Annotated[
+        Path, typer.Argument(help="Run folder of `gan train` (or its generator/), or zoo:NAME.")
+    ],
     n: Annotated[int, typer.Option("--n", help="Number of images.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder of seedNNNNNN.png files.")],
     seed: Annotated[
@@ -116,7 +147,9 @@ def sample(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 64,
     device: DeviceOption = "auto",
 ) -> None:
-    """Write N lossless PNGs named by their seed; any one can be regenerated alone."""
+    """Write N lossless PNGs named by their seed; any one can be regenerated alone.
+
+    RUN is a `gan train` folder or a shipped generator, zoo:NAME (`ganscope zoo list`)."""
     from ganscope.errors import GanscopeError
     from ganscope.generators import load_generator, save_samples
 
@@ -130,6 +163,52 @@ def sample(
     G, _ = load_generator(run, device=dev)
     paths = save_samples(G, out, range(seed, seed + n), batch_size=batch_size, device=dev)
     typer.echo(f"wrote {len(paths)} images to {out}")
+
+
+@gan_app.command("quality")
+def quality(
+    run: Annotated[Path, typer.Argument(help="Run folder of `gan train`, or zoo:NAME.")],
+    real: Annotated[Path, typer.Option("--real", help="Held-out real images (not trained on).")],
+    train_dir: Annotated[
+        Path | None,
+        typer.Option("--train", help="The training images (default: the run's own data)."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Samples to measure.")] = 500,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the numbers here.")] = None,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+) -> None:
+    """Diversity, near-duplicates, memorisation, precision/recall and SWD, each beside its
+    real-vs-real value. Needs no downloaded weights."""
+    from ganscope.cli.options import require_dirs
+    from ganscope.generators import load_generator
+    from ganscope.generators.quality import evaluate_generator
+    from ganscope.io import write_json
+
+    positive(n, "--n", minimum=8)
+    require_dirs([real] + ([train_dir] if train_dir else []))
+    if json_out is not None:
+        writable_parent(json_out, folder=False)
+    G, config = load_generator(run, device=resolve_device(device))
+    report = evaluate_generator(
+        G, config, real=str(real), train=str(train_dir) if train_dir else None, n=n, seed=seed
+    )
+    d = report.as_dict()
+    rows = [
+        ("diversity", d["diversity"], 1.0),
+        ("near-duplicate pairs", d["near_duplicates"], d["near_duplicates_real"]),
+        ("nearest-training distance ratio", d["nn_ratio"], d["nn_ratio_real"]),
+        ("precision", d["precision"], d["precision_real"]),
+        ("recall", d["recall"], d["recall_real"]),
+        ("SWD x1e3", d["swd"], d["swd_real"]),
+    ]
+    typer.echo(f"{'':34s}{'generator':>12s}{'real-vs-real':>14s}")
+    for name, ours, theirs in rows:
+        typer.echo(f"{name:34s}{ours:12.3f}{theirs:14.3f}")
+    verdict = "healthy" if d["healthy"] else "collapsed" if d["collapsed"] else "unhealthy"
+    typer.echo(f"verdict: {verdict} (on {d['n_fake']} samples, {d['n_real']} real images)")
+    if json_out is not None:
+        write_json(json_out, {"generator": str(run), **d})
 
 
 def register(app: typer.Typer) -> None:

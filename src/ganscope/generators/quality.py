@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -38,10 +39,12 @@ from ganscope.errors import GanscopeError
 __all__ = [
     "QualityReport",
     "diversity",
+    "evaluate_generator",
     "near_duplicate_rate",
     "nearest_neighbour_distances",
     "precision_recall",
     "quality_report",
+    "quality_samples",
     "random_features",
 ]
 
@@ -182,8 +185,8 @@ class QualityReport:
     unrealistic: bool
 
     def as_dict(self) -> dict[str, float | int | bool]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
+        """Plain JSON-able dict (with ``healthy``)."""
+        return {**dataclasses.asdict(self), "healthy": self.healthy}
 
     @property
     def healthy(self) -> bool:
@@ -260,3 +263,75 @@ def quality_report(
         collapsed=div < 0.5 or dups > 0.05,
         unrealistic=nn_ratio > 1.5,
     )
+
+
+@torch.no_grad()
+def quality_samples(G: torch.nn.Module, n: int, real_test: torch.Tensor) -> torch.Tensor:
+    """What a generator's quality is measured on: ``n`` samples on seeds ``0 .. n-1``, or, for
+    an autoencoder that cannot sample a prior, its reconstructions of ``real_test[:n]``."""
+    from ganscope.generators.sample import sample_images
+
+    if getattr(G, "reconstructs", False) and not getattr(G, "samples_prior", True):
+        device = next(G.parameters()).device
+        out = [G.reconstruct(x.to(device)).cpu() for x in real_test[:n].split(128)]
+        return torch.cat(out)
+    return sample_images(G, list(range(n)))
+
+
+def _images_from(source: str | dict, size: int, limit: int) -> torch.Tensor:
+    if isinstance(source, dict):  # a built-in corpus recipe recorded by the zoo
+        import numpy as np
+
+        from ganscope.io.builtin import iter_builtin
+
+        pairs = iter_builtin(**{**source, "count": min(int(source["count"]), limit)})
+        arr = np.stack([a for _, a in pairs])  # (N, S, S, 3) uint8
+        return torch.from_numpy(arr).permute(0, 3, 1, 2).float() / 255
+    from ganscope.generators.train import load_training_images
+
+    images, _, _ = load_training_images(source, size)
+    return images[:limit].float() / 255
+
+
+def evaluate_generator(
+    G: torch.nn.Module,
+    config: dict,
+    *,
+    real: str | dict,
+    train: str | dict | None = None,
+    n: int = 500,
+    n_train: int = 4000,
+    seed: int = 0,
+) -> QualityReport:
+    """Quality of a loaded generator against a held-out real folder (``gan quality``).
+
+    Args:
+        G: the generator (:func:`ganscope.generators.load_generator`).
+        config: its ``config.json`` (gives the training data when ``train`` is not given:
+            the run's ``train_config.data`` folder, or the zoo's built-in corpus recipe).
+        real: folder of held-out real images (centre-cropped to the generator's size), or a
+            built-in corpus recipe ``{"size", "count", "seed", "split"}``.
+        train: folder (or recipe) of the training images, for the memorisation number.
+        n: samples (and at most this many held-out images).
+        n_train: at most this many training images.
+        seed: seed of SWD and of the feature network.
+
+    Raises:
+        GanscopeError: no usable images, or no training images known.
+    """
+    size = int(config["settings"]["size"])
+    if train is None:
+        zoo_data = config.get("zoo", {}).get("data")
+        run_data = config.get("train_config", {}).get("data")
+        if zoo_data is not None:
+            train = zoo_data
+        elif run_data and Path(run_data).is_dir():
+            train = run_data
+        else:
+            raise GanscopeError(
+                "the generator's training images are not at hand; pass them with --train DIR"
+            )
+    real_test = _images_from(real, size, n)
+    real_train = _images_from(train, size, n_train)
+    fake = quality_samples(G, n, real_test)
+    return quality_report(fake, real_test, real_train, seed=seed)

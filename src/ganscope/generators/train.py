@@ -683,23 +683,28 @@ def _train_gan(
 def load_generator(
     run_dir: str | Path, *, device: torch.device | str = "cpu"
 ) -> tuple[nn.Module, dict]:
-    """Load the EMA generator of a run (``RUN`` or ``RUN/generator``), in eval mode.
+    """Load the EMA generator of a run (``RUN`` or ``RUN/generator``) or a shipped ``zoo:NAME``,
+    in eval mode, in float32 (zoo weights are stored in float16).
 
     Returns:
         ``(G_ema, config)`` where ``config`` is the generator folder's ``config.json``
         (``family``, ``settings``, ``step``, ``train_config``, ``ganscope_version``).
     """
-    run_dir = Path(run_dir)
+    from ganscope.zoo import resolve_generator
+
+    run_dir = resolve_generator(run_dir)
     folder = run_dir / GENERATOR_DIR if (run_dir / GENERATOR_DIR).is_dir() else run_dir
     if not (folder / "model.safetensors").exists():
         raise GanscopeError(
-            f"no trained generator in {run_dir} (train one with `ganscope gan train`)"
+            f"no trained generator in {run_dir} (train one with `ganscope gan train`, "
+            "or name a shipped one as zoo:NAME; `ganscope zoo list` shows them)"
         )
     state, config = load_checkpoint(folder)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
         G = create_generator(config.get("family", "dcgan"), **config["settings"])
         G.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError) as err:
+    except (KeyError, TypeError, RuntimeError, GanscopeError) as err:
         raise GanscopeError(
             f"{folder}: generator config and weights do not match ({err})"
         ) from None
