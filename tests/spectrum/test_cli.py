@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ganscope.cli import main
-from ganscope.io import center_crop_array, load_array
+from ganscope.io import center_crop_array
+from ganscope.io.luma import load_luma
 from ganscope.spectrum import durall_features, extract_features
 
 
@@ -16,10 +17,16 @@ def run(argv):
     return exc.value.code
 
 
+def _luma(path, size=None):
+    """The 8-bit luma ``spectrum`` reads, as a (1, 1, H, W) float64 tensor in [0, 1]."""
+    arr = load_luma(path)[:, :, None]
+    if size is not None:
+        arr = center_crop_array(arr, *size)
+    return torch.from_numpy(arr[:, :, 0].astype(np.float64) / 255.0)[None, None]
+
+
 def _features(path, size, kind="azimuthal", **kw):
-    arr = center_crop_array(load_array(path), *size)
-    x = torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
-    return extract_features(x, kind, **kw)[0].numpy()
+    return extract_features(_luma(path, size).float(), kind, **kw)[0].numpy()
 
 
 def test_csv_json_and_plot(image_dirs, tmp_path, capsys):
@@ -64,8 +71,46 @@ def test_csv_json_and_plot(image_dirs, tmp_path, capsys):
     errors = {e["path"].rsplit("/", 1)[-1]: e["error"] for e in report["errors"]}
     assert set(errors) == {"broken.png", "tiny.png"}
     assert (out / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in out.iterdir()) == ["f.csv", "p.png", "s.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["f.csv", "f.errors.csv", "p.png", "s.json"]
+    with open(out / "f.errors.csv", newline="") as fh:
+        listed = list(csv.reader(fh))
+    assert listed[0] == ["path", "error"]
+    assert {r[0]: r[1] for r in listed[1:]} == {e["path"]: e["error"] for e in report["errors"]}
     assert "centre-cropped to 24x24" in capsys.readouterr().err
+
+
+def test_every_bad_file_is_named(image_dirs, tmp_path, capsys):
+    # four bad files: the stderr line shows three, the errors CSV and the JSON list all four
+    fake = image_dirs["fake"]
+    (fake / "empty.png").write_bytes(b"")
+    (fake / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
+    out = tmp_path / "o"
+    argv = ["spectrum", str(fake), "--csv", str(out / "f.csv"), "--json", str(out / "s.json")]
+    assert run(argv) == 0
+    err = capsys.readouterr().err
+    assert "skipped 4 bad file(s)" in err and "(and 1 more)" in err and "f.errors.csv" in err
+    with open(out / "f.errors.csv", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    names = {r[0].rsplit("/", 1)[-1] for r in rows}
+    assert names == {"broken.png", "tiny.png", "empty.png", "cut.jpg"}
+    report = json.loads((out / "s.json").read_text())
+    assert {e["path"].rsplit("/", 1)[-1] for e in report["errors"]} == names
+    # a clean run leaves an errors CSV with the header only (no stale list from a former run)
+    assert run(["spectrum", str(image_dirs["real"]), "--csv", str(out / "f.csv")]) == 0
+    assert (out / "f.errors.csv").read_text().strip() == "path,error"
+
+
+def test_help_lists_every_choice_at_80_columns(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as exc:
+        main(["spectrum", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "…" not in text
+    flat = " ".join(text.split())
+    assert "azimuthal|horizontal|vertical|projections|fft2d|dct" in flat.replace(" ", "")
+    assert "<default|durall>" in flat
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_durall_preset_through_the_cli(image_dirs, tmp_path):
@@ -87,10 +132,10 @@ def test_durall_preset_through_the_cli(image_dirs, tmp_path):
     )
     with open(out, newline="") as fh:
         rows = list(csv.reader(fh))[1:]
-    path = rows[0][0]
-    x = torch.from_numpy(load_array(path).transpose(2, 0, 1).copy())[None].double()
-    expected = durall_features(x, bins=20)[0].numpy()
-    np.testing.assert_allclose(np.array(rows[0][1:], dtype=float), expected, rtol=1e-5)
+    for row in rows:
+        expected = durall_features(_luma(row[0]), bins=20)[0].numpy()
+        # float64 features written with 17 digits: exact
+        np.testing.assert_array_equal(np.array(row[1:], dtype=float), expected)
 
 
 def test_summary_table_without_outputs(image_dirs, capsys):
@@ -123,5 +168,6 @@ def test_bad_input_exits_2_with_one_line(image_dirs, tmp_path, capsys, argv):
     }
     assert run([a.format(**fill) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
-    if "--kind" not in argv or "radial" not in argv:
-        assert err.startswith("error:") and len(err.splitlines()) == 1
+    assert err.startswith("error:") and len(err.splitlines()) == 1
+    if "radial" in argv:  # a typo names every valid value
+        assert all(k in err for k in ("azimuthal", "projections", "fft2d", "dct"))

@@ -1,15 +1,17 @@
+import numpy as np
 import pytest
 import torch
 
 from ganscope.errors import GanscopeError
-from ganscope.io import center_crop_array, list_images, load_array
+from ganscope.io import center_crop_array, list_images
+from ganscope.io.luma import load_luma
 from ganscope.spectrum import extract_features
 from ganscope.spectrum.sources import analyze_sources, plan_crop
 
 
 def _features_of(path, size, kind="azimuthal", **kw):
-    arr = center_crop_array(load_array(path), *size)
-    x = torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
+    arr = center_crop_array(load_luma(path)[:, :, None], *size)
+    x = torch.from_numpy(arr.transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
     return extract_features(x, kind, **kw)[0]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 import os
 from collections.abc import Iterator
@@ -16,10 +14,15 @@ import numpy as np
 import torch
 import typer
 
-from ganscope import __version__
 from ganscope.cli.options import DeviceOption, require_dirs, resolve_device, writable_parent
 from ganscope.errors import GanscopeError
-from ganscope.io import atomic_path, fake_source_name, list_images, write_json
+from ganscope.io import (
+    errors_csv_path,
+    fake_source_name,
+    list_images,
+    write_errors_csv,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from ganscope.spectrum.sources import SpectrumAnalysis
@@ -69,38 +72,11 @@ def _source_names(dirs: list[Path]) -> dict[str, Path]:
     return names
 
 
-def _csv_field(text: str) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow([text])
-    return buf.getvalue()
-
-
-class _CsvRows:
-    """Streams ``path,f0,f1,...`` rows into an open file, one batch at a time."""
-
-    def __init__(self, fh: io.TextIOBase) -> None:
-        self.fh = fh
-        self.rows = 0
-
-    def __call__(self, paths: list[Path], feats: torch.Tensor) -> None:
-        block = io.StringIO()
-        np.savetxt(block, feats.numpy().astype(np.float64), fmt="%.9g", delimiter=",")
-        lines = block.getvalue().splitlines()
-        self.fh.write(
-            "".join(f"{_csv_field(str(p))},{line}\n" for p, line in zip(paths, lines, strict=True))
-        )
-        self.rows += len(paths)
-
-
-def _value_label(kind: str, preset: str) -> str:
-    if preset == "durall":
-        return "20 ln|F| (÷ first value)"
-    return "ln(|DCT| + 1e-12)" if kind == "dct" else "20 ln(|F| + 1e-8)"
-
-
 def _summary_table(analysis: SpectrumAnalysis) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from ganscope.spectrum.sources import value_label
 
     layout = analysis.layout
     table = Table(
@@ -138,44 +114,13 @@ def _summary_table(analysis: SpectrumAnalysis) -> None:
     if layout.segments:
         typer.echo(
             "cells: mean ± std over the images of the feature at the frequency (cycles/pixel) "
-            f"in the header; values are {_value_label(analysis.kind, analysis.preset)}"
+            f"in the header; values are {value_label(analysis.kind, analysis.preset)}"
         )
-
-
-def _json_report(analysis: SpectrumAnalysis, folders: dict[str, Path]) -> dict:
-    ref = next(iter(analysis.sources))
-    ref_src = analysis.sources[ref]
-    sources = {}
-    for name, src in analysis.sources.items():
-        entry: dict = {"folder": str(folders[name]), "n_images": src.count}
-        if src.count:
-            entry["mean"] = src.features.mean.tolist()
-            entry["std"] = src.features.std.tolist()
-            if name != ref and ref_src.count:
-                entry["difference_to_reference"] = (
-                    src.features.mean - ref_src.features.mean
-                ).tolist()
-        else:
-            entry["mean"] = entry["std"] = None
-        sources[name] = entry
-    return {
-        "ganscope_version": __version__,
-        "kind": analysis.kind,
-        "preset": analysis.preset,
-        "bins": analysis.bins,
-        "size": list(analysis.size),
-        "n_cropped": analysis.n_cropped,
-        "values": _value_label(analysis.kind, analysis.preset),
-        "reference": ref,
-        "frequencies": {seg: freqs.tolist() for seg, freqs in analysis.layout.segments} or None,
-        "shape2d": list(analysis.layout.shape2d) if analysis.layout.shape2d else None,
-        "sources": sources,
-        "errors": [{"path": str(p), "error": reason} for p, reason in analysis.bad],
-    }
 
 
 def _plot(analysis: SpectrumAnalysis, path: Path) -> None:
     from ganscope.report.spectra import save_figure, spectrum_overview_figure
+    from ganscope.spectrum.sources import value_label
 
     live = {n: s for n, s in analysis.sources.items() if s.count}
     if not live:
@@ -190,7 +135,7 @@ def _plot(analysis: SpectrumAnalysis, path: Path) -> None:
         stats=stats,
         spectra=spectra,
         reference=ref if ref in spectra else None,
-        ylabel=_value_label(analysis.kind, analysis.preset),
+        ylabel=value_label(analysis.kind, analysis.preset),
         spectrum_label=spectrum_label,
         domain=domain,
         counts={n: s.count for n, s in live.items()},
@@ -198,24 +143,6 @@ def _plot(analysis: SpectrumAnalysis, path: Path) -> None:
         f"{analysis.size[0]}x{analysis.size[1]} px, reference: {ref}",
     )
     save_figure(fig, path)
-
-
-def _run(sources: dict[str, list[Path]], csv_path: Path | None, common: dict) -> SpectrumAnalysis:
-    from ganscope.spectrum.sources import analyze_sources
-
-    if csv_path is None:
-        return analyze_sources(sources, **common)
-    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        # the header needs the feature length, known once the common size is planned
-        sink = _CsvRows(fh)
-        writer = _HeaderFirst(fh, sink)
-        analysis = analyze_sources(sources, on_batch=writer, **common)
-        if not writer.started:  # every file failed to decode: still a valid CSV
-            writer.header(analysis.layout.length)
-        fh.flush()
-        os.fsync(fh.fileno())
-    log.info("wrote %d rows to %s", sink.rows, csv_path)
-    return analysis
 
 
 def spectrum(
@@ -236,7 +163,12 @@ def spectrum(
         typer.Option("--bins", min=1, help="Resample 1D features to N points (cubic spline)."),
     ] = None,
     csv_path: Annotated[
-        Path | None, typer.Option("--csv", help="One row per readable image: path,f0,f1,...")
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="One row per readable image: path,f0,f1,...; every bad file goes to "
+            "NAME.errors.csv beside it (path,error).",
+        ),
     ] = None,
     plot: Annotated[
         Path | None,
@@ -252,12 +184,17 @@ def spectrum(
 ) -> None:
     """Spectral features of image folders, compared source by source.
 
+    Files are read as 8-bit luma, as Durall et al.'s cv2.imread(path, 0) reads them (a JPEG's
+    luma is decoded straight from the file).
+
     Mixed sizes: every image is centre-cropped to the smallest height and width found.
 
     Images smaller than 8x8 and unreadable files are reported and skipped.
 
     Prints a table unless --csv, --json or --plot is given.
     """
+    from ganscope.spectrum.sources import analyze_sources, analyze_to_csv, spectrum_report
+
     require_dirs(dirs)
     outputs = [p for p in (csv_path, plot, json_path) if p is not None]
     for p in outputs:
@@ -281,36 +218,30 @@ def spectrum(
         "workers": _DECODE_WORKERS,
     }
     with _threads_beside_decoders(torch_device):
-        analysis = _run(sources, csv_path, common)
+        if csv_path is None:
+            analysis = analyze_sources(sources, **common)
+        else:
+            analysis = analyze_to_csv(sources, csv_path, **common)
+    listed = []
+    if csv_path is not None:
+        errors_csv = errors_csv_path(csv_path)
+        write_errors_csv(errors_csv, analysis.bad)  # written even when empty: no stale list
+        listed.append(str(errors_csv))
+    if json_path is not None:
+        write_json(json_path, spectrum_report(analysis, folders))
+        log.info("wrote %s", json_path)
+        listed.append(f"{json_path} (errors)")
     if analysis.bad:
         shown = "; ".join(f"{p}: {r}" for p, r in analysis.bad[:3])
         more = f" (and {len(analysis.bad) - 3} more)" if len(analysis.bad) > 3 else ""
-        log.warning("skipped %d bad file(s): %s%s", len(analysis.bad), shown, more)
-    if json_path is not None:
-        write_json(json_path, _json_report(analysis, folders))
-        log.info("wrote %s", json_path)
+        where = f"; every one is listed in {' and '.join(listed)}" if listed else ""
+        log.warning("skipped %d bad file(s): %s%s%s", len(analysis.bad), shown, more, where)
     if plot is not None:
         _plot(analysis, plot)
         log.info("wrote %s", plot)
     if not outputs:
         _summary_table(analysis)
     log.debug("decode %.2fs, features %.2fs", analysis.decode_seconds, analysis.feature_seconds)
-
-
-class _HeaderFirst:
-    """Writes the CSV header before the first batch (then delegates to the row writer)."""
-
-    def __init__(self, fh: io.TextIOBase, sink: _CsvRows) -> None:
-        self.fh, self.sink, self.started = fh, sink, False
-
-    def header(self, length: int) -> None:
-        self.fh.write(",".join(["path", *(f"f{i}" for i in range(length))]) + "\n")
-        self.started = True
-
-    def __call__(self, paths: list[Path], feats: torch.Tensor) -> None:
-        if not self.started:
-            self.header(feats.shape[1])
-        self.sink(paths, feats)
 
 
 def register(app: typer.Typer) -> None:

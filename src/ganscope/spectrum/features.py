@@ -27,7 +27,6 @@ with simple features", code ``cc-hpc-itwm/DeepFakeDetection``) exactly, see :fun
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,26 +72,29 @@ _DEFAULT_EPS = 1e-8
 _DEFAULT_SCALE = 20.0
 
 
-def _durall_log_half(x: Tensor) -> tuple[Tensor, float, float]:
+def _durall_log_half(x: Tensor, white: float = 1.0) -> tuple[Tensor, float, float]:
     """Durall et al.'s ``20 * ln|fftshift(fft2(gray)) + 1e-8|`` on the ``rfft2`` half, as
     ``(L, a, b)`` with the spectrum ``a * L + b``, shapes ``(B, 1, H, W//2+1)``.
 
     Their code reads 8-bit grayscale files (``cv2.imread(path, 0)``), so the luma of our [0, 1]
-    images is scaled back to [0, 255]; OpenCV also rounds the luma to integers, which we do not
-    (a difference of at most half a grey level per pixel). The scale is pulled out of the log,
-    ``20 ln|255 F + e| = 20 ln 255 + 10 ln|F + e/255|^2``, and the affine map is left to the caller
-    to apply after averaging (two full-size passes saved). The luma is computed in the input's
-    dtype and then converted: rounding cannot break exact zeros of the spectrum (equal pixels stay
-    equal), and only one channel is converted.
+    images is scaled back to [0, 255] before the transform. For 8-bit luma ``k / 255`` (what
+    ``ganscope spectrum`` passes) the product is ``k`` again, exactly, so the spectrum is the one of
+    their integers: where it is exactly zero (a flat row, a checkerboard), the ``+ 1e-8`` meets the
+    same zero as in their code, and ``20 ln(1e-8)`` is reproduced rather than the log of rounding
+    noise. The affine map ``a * L + b`` is left to the caller to apply after averaging (one
+    full-size pass saved); the luma is computed in the input's dtype and then converted.
+    ``white`` is the value of white in ``x`` (255 for 8-bit luma: no scaling pass at all).
     """
     gray = rgb_to_gray(x).to(torch.float64)
+    if white != 255.0:
+        gray = gray * (255.0 / white)
     half = torch.fft.rfft2(gray)
     # fshift += 1e-8 adds to the complex coefficient, not to its magnitude
-    logpow = log_magnitude(half, eps=_DURALL_EPS / 255.0, scale=2.0, eps_on_complex=True)
-    return logpow, 0.5 * _DURALL_SCALE, _DURALL_SCALE * math.log(255.0)
+    logpow = log_magnitude(half, eps=_DURALL_EPS, scale=2.0, eps_on_complex=True)  # ln|F + e|^2
+    return logpow, 0.5 * _DURALL_SCALE, 0.0
 
 
-def durall_features(x: Tensor, *, bins: int | None = None) -> Tensor:
+def durall_features(x: Tensor, *, bins: int | None = None, white: float = 1.0) -> Tensor:
     r"""The spectral feature of Durall et al. (2020), exactly as their published code computes it.
 
     Steps (DESIGN.md, ``--preset durall``): ITU-R 601 luma on the [0, 255] scale;
@@ -111,6 +113,8 @@ def durall_features(x: Tensor, *, bins: int | None = None) -> Tensor:
         x: images in [0, 1], RGB or gray.
         bins: number of output values; ``None`` keeps the ``n`` kept radius bins (for a square
             ``N x N`` image, ``n = int(0.5 * sqrt(2) * (N - 1)) - 1``).
+        white: the value of white in ``x``: 1 for images in [0, 1]; 255 for 8-bit luma as read
+            from files (``ganscope spectrum`` passes its 0..255 integers as they are).
 
     Shape:
         - Input: :math:`(B, C, H, W)`, :math:`C \in \{1, 3\}`.
@@ -123,7 +127,7 @@ def durall_features(x: Tensor, *, bins: int | None = None) -> Tensor:
     check_image(x)
     dtype = x.dtype
     W = x.shape[-1]
-    logpow, a, b = _durall_log_half(x)
+    logpow, a, b = _durall_log_half(x, white)
     profile = a * azimuthal_mean_half(logpow, W, center="durall")[:, 0, 1:-1] + b
     n = profile.shape[-1]
     if n < 1:
@@ -173,7 +177,7 @@ def _check_args(kind: str, bins: int | None, preset: str) -> None:
 
 
 def extract_features(
-    x: Tensor, kind: str, *, bins: int | None = None, preset: str = "default"
+    x: Tensor, kind: str, *, bins: int | None = None, preset: str = "default", white: float = 1.0
 ) -> Tensor:
     r"""Spectral feature vectors of a batch of images (table in the module doc).
 
@@ -185,6 +189,8 @@ def extract_features(
             :func:`durall_features`; with the projections it applies the same spectrum
             (``20 ln|F + 1e-8|`` of the [0, 255] luma) and the same resampling and division by the
             first (DC) value. 2D kinds accept only ``default``.
+        white: the value of white in ``x`` (1 for images in [0, 1], 255 for 8-bit values); the
+            features are those of ``x / white``.
 
     Returns:
         Float features on ``x``'s device and dtype; the length is given by :func:`feature_layout`.
@@ -199,18 +205,20 @@ def extract_features(
     """
     check_image(x)
     _check_args(kind, bins, preset)
+    if white != 1.0 and preset != "durall":
+        x = x / white
     if kind == "fft2d":
         return power_spectrum(x).flatten(1)
     if kind == "dct":
         return dct_spectrum(rgb_to_gray(x)).flatten(1)
     if kind == "azimuthal" and preset == "durall":
-        return durall_features(x, bins=bins)
+        return durall_features(x, bins=bins, white=white)
     dtype = x.dtype
     durall = preset == "durall"  # runs in float64, see durall_features
     x = x.to(_compute_dtype(x))
     W = x.shape[-1]
     if durall:
-        logpow, a, b = _durall_log_half(x)
+        logpow, a, b = _durall_log_half(x, white)
         half = logpow[:, 0]
     else:
         # ln(|F| + eps); the scale is linear, so it is applied after the reductions

@@ -1,34 +1,57 @@
 """Spectra of whole image folders: one streaming pass that yields per-image features and the mean
-and standard deviation per source (what ``ganscope spectrum`` prints, writes and plots).
+and standard deviation per source (what ``ganscope spectrum`` prints, writes and plots), and the
+outputs it writes: the streamed per-image CSV, the list of bad files, the JSON summary.
+
+Files are read as 8-bit luma the way Durall et al.'s ``cv2.imread(path, 0)`` reads them
+(:func:`ganscope.io.luma.load_luma`: a JPEG's stored Y plane, chroma never decoded), since every
+spectral feature is a function of the luma only. The ``durall`` preset therefore reproduces their
+published per-image features from files exactly; the ``default`` preset sees the same 8-bit luma
+divided by 255.
 
 Mixed sizes rule
     Features of different image sizes are not comparable (the frequency grid changes), so every
     image of every source is centre-cropped to the smallest height and the smallest width found
-    in a header-only pre-pass (:func:`ganscope.io.read_size`); a warning says how many images
-    were cropped. Images smaller than ``min_size`` (8) on a side, and files whose header cannot be
-    read, are reported as bad files and skipped.
+    in a header-only pre-pass (:func:`ganscope.io.luma.read_luma_size`); a warning says how many
+    images were cropped. Images smaller than ``min_size`` (8) on a side, and files whose header
+    cannot be read, are reported as bad files and skipped.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ganscope import __version__
 from ganscope.errors import GanscopeError, ImageReadError
-from ganscope.io import iter_batches, read_size
+from ganscope.io import atomic_path, errors_json, open_text
+from ganscope.io.luma import iter_luma_batches, read_luma_size
 from ganscope.progress import progress_bar
 from ganscope.spectrum.features import FeatureLayout, extract_features, feature_layout
 from ganscope.spectrum.fourier import power_spectrum
 from ganscope.spectrum.stats import SpectrumStats
 
-__all__ = ["CropPlan", "SourceSpectra", "SpectrumAnalysis", "analyze_sources", "plan_crop"]
+__all__ = [
+    "CropPlan",
+    "FeatureCsv",
+    "SourceSpectra",
+    "SpectrumAnalysis",
+    "analyze_sources",
+    "analyze_to_csv",
+    "plan_crop",
+    "spectrum_report",
+    "value_label",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +92,7 @@ def plan_crop(sources: Mapping[str, Sequence[Path]], *, min_size: int = 8) -> Cr
             kept[name] = []
             for path in files:
                 try:
-                    h, w = read_size(path)
+                    h, w = read_luma_size(path)
                 except ImageReadError as err:
                     bad.append((path, err.reason))
                     continue
@@ -155,6 +178,11 @@ def analyze_sources(
 ) -> SpectrumAnalysis:
     """Stream every image of every source once: features, per-source mean/std, bad files.
 
+    Images are read as 8-bit luma (:func:`ganscope.io.luma.load_luma`) and handed to
+    :func:`~ganscope.spectrum.extract_features` as ``(B, 1, H, W)`` 0..255 values with
+    ``white=255``: float64 for the ``durall`` preset (its spectrum is then the one of the integers
+    their code transforms), float32 otherwise.
+
     Args:
         sources: source name -> image files (e.g. from :func:`ganscope.io.list_images`).
         kind, preset, bins: passed to :func:`~ganscope.spectrum.extract_features`.
@@ -164,7 +192,9 @@ def analyze_sources(
         on_batch: receives ``(paths, features)`` per batch, e.g. to stream CSV rows, so that
             features of 100k images are never held in memory.
         min_size: smaller images are bad files.
-        workers: decoding threads.
+        workers: decoding threads. On CPU the features use the calling thread only while
+            decoders run beside it (their time dominates, and torch's spinning intra-op threads
+            would compete with them for the cores).
 
     Raises:
         GanscopeError: bad settings, or no readable image at all.
@@ -189,13 +219,15 @@ def analyze_sources(
     bad = list(plan.bad)
     result = SpectrumAnalysis(kind, preset, bins, plan.size, layout, {}, bad, plan.n_cropped)
     device = torch.device(device)
+    # durall: float64, so that 20 ln|F| of the 0..255 integers is reproduced to rounding
+    dtype = torch.float64 if preset == "durall" else torch.float32
     total = sum(len(f) for f in plan.files.values())
     with progress_bar(total, "spectra") as bar:
         for name, files in plan.files.items():
             src = SourceSpectra(name, spectrum=SpectrumStats() if spectra else None)
             result.sources[name] = src
             n_bad = len(bad)
-            batches = iter_batches(
+            batches = iter_luma_batches(
                 files,
                 batch_size=batch_size,
                 crop=plan.size,
@@ -211,11 +243,11 @@ def analyze_sources(
                 if batch is None:
                     break
                 with torch.no_grad():
-                    images = batch.images.to(device)
-                    feats = extract_features(images, kind, bins=bins, preset=preset)
+                    images = batch.luma.to(device, dtype)  # 0..255
+                    feats = extract_features(images, kind, bins=bins, preset=preset, white=255.0)
                     src.features.update(feats)
                     if src.spectrum is not None:
-                        src.spectrum.update(_spectrum_2d(images, kind, feats, plan.size))
+                        src.spectrum.update(_spectrum_2d(images / 255.0, kind, feats, plan.size))
                     feats_cpu = feats.cpu()
                 result.feature_seconds += time.perf_counter() - t1
                 if on_batch is not None:
@@ -226,3 +258,102 @@ def analyze_sources(
             if src.count == 0:
                 log.warning("source %s has no readable image left", name)
     return result
+
+
+def value_label(kind: str, preset: str) -> str:
+    """What the values of a feature vector are, in words (for tables, plots and the JSON)."""
+    if preset == "durall":
+        return "20 ln|F| (÷ first value)"
+    return "ln(|DCT| + 1e-12)" if kind == "dct" else "20 ln(|F| + 1e-8)"
+
+
+class FeatureCsv:
+    """Streams ``path,f0,f1,...`` rows to an open text file, one batch at a time (a
+    :data:`BatchSink`); the header is written before the first batch, or by :meth:`header`.
+
+    Values round-trip exactly: 9 significant digits for float32 features, 17 for float64 (the
+    ``durall`` preset).
+    """
+
+    def __init__(self, fh: TextIO) -> None:
+        self.fh = fh
+        self.rows = 0
+        self.started = False
+
+    def header(self, length: int) -> None:
+        self.fh.write(",".join(["path", *(f"f{i}" for i in range(length))]) + "\n")
+        self.started = True
+
+    def __call__(self, paths: list[Path], feats: Tensor) -> None:
+        if not self.started:
+            self.header(feats.shape[1])
+        digits = 17 if feats.dtype == torch.float64 else 9
+        values = feats.numpy().astype(np.float64).tolist()
+        row_fmt = ",".join([f"%.{digits}g"] * feats.shape[1]) + "\n"
+        self.fh.write(
+            "".join(
+                _csv_field(os.fspath(p)) + "," + row_fmt % tuple(v)
+                for p, v in zip(paths, values, strict=True)
+            )
+        )
+        self.rows += len(paths)
+
+
+def _csv_field(text: str) -> str:
+    if not any(c in text for c in ',"\r\n'):
+        return text
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([text])
+    return buf.getvalue()
+
+
+def analyze_to_csv(
+    sources: Mapping[str, Sequence[Path]], csv_path: str | Path, **settings: Any
+) -> SpectrumAnalysis:
+    """:func:`analyze_sources` with every readable image's features streamed to ``csv_path``
+    (written atomically: a header, then ``path,f0,f1,...`` per image; only the header when no
+    image could be read)."""
+    with atomic_path(csv_path) as tmp, open_text(tmp) as fh:
+        writer = FeatureCsv(fh)
+        analysis = analyze_sources(sources, on_batch=writer, **settings)
+        if not writer.started:
+            writer.header(analysis.layout.length)
+        fh.flush()
+        os.fsync(fh.fileno())
+    log.info("wrote %d rows to %s", writer.rows, csv_path)
+    return analysis
+
+
+def spectrum_report(analysis: SpectrumAnalysis, folders: Mapping[str, Path]) -> dict[str, Any]:
+    """The JSON summary of ``ganscope spectrum --json``: settings, frequencies, per-source mean,
+    std and difference to the reference (the first source), and every bad file in ``errors``
+    (``[{"path", "error"}]``)."""
+    ref = next(iter(analysis.sources))
+    ref_src = analysis.sources[ref]
+    sources = {}
+    for name, src in analysis.sources.items():
+        entry: dict[str, Any] = {"folder": os.fspath(folders[name]), "n_images": src.count}
+        if src.count:
+            entry["mean"] = src.features.mean.tolist()
+            entry["std"] = src.features.std.tolist()
+            if name != ref and ref_src.count:
+                entry["difference_to_reference"] = (
+                    src.features.mean - ref_src.features.mean
+                ).tolist()
+        else:
+            entry["mean"] = entry["std"] = None
+        sources[name] = entry
+    return {
+        "ganscope_version": __version__,
+        "kind": analysis.kind,
+        "preset": analysis.preset,
+        "bins": analysis.bins,
+        "size": list(analysis.size),
+        "n_cropped": analysis.n_cropped,
+        "values": value_label(analysis.kind, analysis.preset),
+        "reference": ref,
+        "frequencies": {seg: freqs.tolist() for seg, freqs in analysis.layout.segments} or None,
+        "shape2d": list(analysis.layout.shape2d) if analysis.layout.shape2d else None,
+        "sources": sources,
+        "errors": errors_json(analysis.bad),
+    }
