@@ -91,8 +91,14 @@ def _acquire_flock(folder: Path, path: Path) -> int:
         except FileNotFoundError:
             same = False
         if same:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _stamp(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, _stamp(), 0)
+            except OSError:  # e.g. a full disk: give the lock up again
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                os.close(fd)
+                raise
             return fd
         os.close(fd)
 
@@ -150,6 +156,9 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
             except FolderLockedError:
                 raise
             except OSError as err:
+                if created:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
                 raise GanscopeError(f"cannot lock {folder}: {err.strerror or err}") from None
         _held[key] = (depth + 1, fd)
     try:
