@@ -246,9 +246,6 @@ def train(
     hw = (size, size) if size is not None else common_size(paths)  # bad files: reported below
     X_real, kept_real = load_images(data.real, size=hw, errors=errors, description="real")
     fakes = [load_images(v, size=hw, errors=errors, description=k) for k, v in data.fakes.items()]
-    from ganscope.io import write_errors_csv
-
-    write_errors_csv(out / "errors.csv", errors)  # every skipped file (header only: none)
     _report_errors(errors, "loading the training images", out / "errors.csv")
     X = torch.cat([X_real] + [f[0] for f in fakes])
     y = np.r_[
@@ -294,6 +291,10 @@ def train(
         det = detector_for_method(m, features=feats, bins=bins, preset=preset.value, seed=seed)
         det.fit(X, y)
     save_detector(det, out)
+    from ganscope.io import write_errors_csv
+
+    # After the model, so that a failed save (a full disk) leaves no folder behind.
+    write_errors_csv(out / "errors.csv", errors)  # every skipped file (header only: none)
     n_real, n_fake = int((y == 0).sum()), int(y.sum())
     typer.echo(
         f"trained {m} ({feats}) on {n_real} real + {n_fake} fake images ({hw[0]}x{hw[1]}) -> {out}"
