@@ -48,7 +48,7 @@ def test_stride_one_convs_are_exactly_equivariant_with_circular_padding() -> Non
     )
     r = shift_equivariance(net, torch.rand(3, 3, 12, 12))
     assert len(r.shifts) == 144
-    assert r.deviation.max() < 1e-10
+    assert r.deviation.max() < 1e-6  # float32 rounding of sums taken in another order
     # Zero padding breaks it at the borders.
     r0 = shift_equivariance(net, torch.rand(3, 3, 12, 12), circular=False, max_shift=3)
     assert r0.mean()["2"] > 1e-3
@@ -60,7 +60,7 @@ def test_subsampling_is_equivariant_exactly_at_multiples_of_its_stride() -> None
     r = shift_equivariance(net, torch.rand(2, 3, 16, 16), max_shift=8)
     g = r.grid("1")
     assert r.strides[r.layers.index("1")] == (2.0, 2.0)
-    assert g[::2, ::2].max() < 1e-10  # even shifts: the pooling grid moves with the image
+    assert g[::2, ::2].max() < 1e-6  # even shifts: the pooling grid moves with the image
     odd = np.ones_like(g, dtype=bool)
     odd[::2, ::2] = False
     assert g[odd].min() > 1e-3  # any odd shift: Zhang's checkerboard
@@ -85,7 +85,7 @@ def test_invariance_rows_and_default_layers() -> None:
     r = shift_equivariance(small, torch.rand(2, 3, 8, 8), max_shift=3)
     assert r.layers == ["pixels", "0", "1", "2", "output"]
     assert r.strides[2:] == [(0.0, 0.0)] * 3
-    assert r.deviation[2:].max() < 1e-10  # a global average is shift-invariant
+    assert r.deviation[2:].max() < 1e-6  # a global average is shift-invariant
 
 
 def test_circular_padding_keeps_names_and_weights() -> None:

@@ -9,10 +9,11 @@ the fraction with the Fourier shift theorem (a band-limited, circular interpolat
 integer it is a plain ``torch.roll``. Layers without spatial extent (a global pool, a classifier)
 are tested for invariance: ``F(Shift(x)) == F(x)``.
 
-The deviation is the cosine distance ``1 - <a, b> / (|a| |b|)`` between the two feature maps of an
-image, flattened, averaged over the images: 0 is perfect equivariance, whatever the scale of the
-layer. A baseline network's heatmap over ``(dh, dw)`` shows Zhang's checkerboards: after a pool
-of cumulative stride ``s`` only shifts that are multiples of ``s`` stay (nearly) equivariant.
+The deviation is the normalized distance ``|a - b| / (|a| + |b|)`` between the two feature maps of
+an image, flattened (:func:`normalized_distance`), averaged over the images: 0 is perfect
+equivariance, 1 the most, whatever the scale of the layer. A baseline network's heatmap over
+``(dh, dw)`` shows Zhang's checkerboards: after a pool of cumulative stride ``s`` only shifts that
+are multiples of ``s`` stay (nearly) equivariant.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class ShiftEquivariance:
         strides: cumulative stride ``(sh, sw)`` of each layer; ``(0, 0)`` for a layer without
             spatial extent (tested for invariance).
         shifts: the input shifts ``(dh, dw)``.
-        deviation: ``(layers, shifts)`` mean cosine distance over the images.
+        deviation: ``(layers, shifts)`` mean :func:`normalized_distance` over the images.
         image_size: ``(H, W)`` of the input.
         n_images: images averaged.
     """
@@ -214,7 +215,7 @@ class ShiftEquivariance:
             "deviation": self.deviation.round(6).tolist(),
             "image_size": list(self.image_size),
             "n_images": self.n_images,
-            "metric": "cosine distance between F(shift(x)) and shift(F(x))",
+            "metric": "|a - b| / (|a| + |b|), a = F(shift(x)), b = shift(F(x)), per image",
         }
 
 
@@ -228,14 +229,14 @@ def _feature(out: Any) -> Tensor | None:
     return None
 
 
-def _cosine_distance(a: Tensor, b: Tensor) -> Tensor:
+def normalized_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Per image, ``|a - b| / (|a| + |b|)`` over the flattened maps: 0 when equal, 1 at most
+    (opposite), scale-free, and defined for one-number outputs too (a detector's logit)."""
     a = a.reshape(a.shape[0], -1).double()
     b = b.reshape(b.shape[0], -1).double()
-    num = (a * b).sum(1)
-    den = a.norm(dim=1) * b.norm(dim=1)
+    den = a.norm(dim=1) + b.norm(dim=1)
     # Two all-zero maps (a dead ReLU layer) agree perfectly.
-    cos = torch.where(den > 0, num / den.clamp_min(1e-300), (a - b).abs().sum(1).eq(0).double())
-    return (1.0 - cos).clamp_min(0.0)  # rounding can push cos a hair above 1
+    return torch.where(den > 0, (a - b).norm(dim=1) / den.clamp_min(1e-300), torch.zeros_like(den))
 
 
 @torch.no_grad()
@@ -299,11 +300,15 @@ def shift_equivariance(
         )
     store: dict[str, Tensor] = {}
 
+    order: list[str] = []  # layers in the order forward calls them
+
     def make(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
             t = _feature(out)
             if t is not None:
                 store[name] = t.clone()
+                if name not in order:
+                    order.append(name)
 
         return hook
 
@@ -318,11 +323,12 @@ def shift_equivariance(
             raise GanscopeError(f"layers never called in forward: {', '.join(missing)}")
         return feats
 
-    rows = [INPUT, *names, OUTPUT]
     handles = [modules[n].register_forward_hook(make(n)) for n in names]
-    total = np.zeros((len(rows), len(shifts)))
-    strides: dict[str, tuple[float, float]] = {}
     try:
+        run(x[:1])
+        rows = [INPUT, *order, OUTPUT]  # call order, not registration order
+        total = np.zeros((len(rows), len(shifts)))
+        strides: dict[str, tuple[float, float]] = {}
         with progress_bar(len(shifts) * math.ceil(x.shape[0] / batch_size), "equivariance") as bar:
             for i0 in range(0, x.shape[0], batch_size):
                 xb = x[i0 : i0 + batch_size]
@@ -346,7 +352,7 @@ def shift_equivariance(
                             want = ref[name]
                             if sh_ > 0:
                                 want = fourier_shift(want, dh / sh_, dw / sw_)
-                            total[r, s0 + k] += float(_cosine_distance(got, want).sum())
+                            total[r, s0 + k] += float(normalized_distance(got, want).sum())
                     bar.advance(len(chunk))
     finally:
         for h in handles:
@@ -414,7 +420,7 @@ def plot_equivariance_heatmaps(
             ax.set_xlabel(f"{results[label].mean()[n]:.3f}", fontsize=7)
     if im is not None:
         cb = fig.colorbar(im, ax=axes, shrink=0.8, pad=0.01)
-        cb.set_label("cosine distance", fontsize=8)
+        cb.set_label("|a - b| / (|a| + |b|)", fontsize=8)
     fig.suptitle(
         title or "Deviation from shift-equivariance per layer (axes: shift Δh, Δw; below: mean)",
         fontsize=9,
@@ -448,7 +454,7 @@ def plot_equivariance_profile(
         means = r.mean()
         ax.plot(range(len(show)), [means.get(n, np.nan) for n in show], marker="o", label=label)
     ax.set_xticks(range(len(show)), show, rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("mean cosine distance")
+    ax.set_ylabel("mean normalized distance")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
