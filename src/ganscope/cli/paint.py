@@ -68,6 +68,11 @@ def _paint(
         raise GanscopeError(f"--port must be in 1..65535, not {port}")
     if units is not None and not units.is_file():
         raise GanscopeError(f"units file not found: {units}")
+    if segmenter not in ("scenes", "colors") and not Path(segmenter).is_file():
+        raise GanscopeError(
+            f"--segmenter must be scenes, colors or a JSON file describing a segmenter, "
+            f"not {segmenter!r}"
+        )
     from ganscope.paint.session import open_painter
 
     session = open_painter(

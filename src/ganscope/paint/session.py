@@ -21,10 +21,7 @@ from ganscope.paint.units import PAINT_UNITS_FILE, PaintUnits, find_paint_units,
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["ZOO_DIR", "PaintSession", "generator_folder", "open_painter"]
-
-#: Where zoo generators ship (``zoo:NAME`` → ``ZOO_DIR / NAME``), in a run's ``generator/`` layout.
-ZOO_DIR = Path(__file__).resolve().parent.parent / "assets" / "zoo"
+__all__ = ["PaintSession", "generator_folder", "open_painter"]
 
 
 @dataclass
@@ -43,12 +40,11 @@ class PaintSession:
 
 
 def generator_folder(spec: str | Path) -> Path | None:
-    """The folder holding the generator's ``model.safetensors`` (``None`` when there is none)."""
-    text = str(spec)
-    if text.startswith("zoo:"):
-        folder = ZOO_DIR / text[4:]
-        return folder if folder.is_dir() else None
-    path = Path(text)
+    """The folder holding the generator's ``model.safetensors`` (``None`` when there is none);
+    ``zoo:NAME`` resolves through :func:`ganscope.zoo.resolve_generator`."""
+    from ganscope.zoo import resolve_generator
+
+    path = resolve_generator(spec)
     for folder in (path / "generator", path):
         if (folder / "model.safetensors").is_file():
             return folder

@@ -29,14 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ganscope.dissect.causal import causal_unit_search
-from ganscope.dissect.concepts import ConceptLabeler
-from ganscope.dissect.dissection import dissect, generator_latent_dim, module_device
-from ganscope.dissect.hooks import feature_layers
-from ganscope.dissect.intervention import average_causal_effect
+from ganscope.dissect.concepts import ConceptLabeler, concept_masks
+from ganscope.dissect.dissection import dissect, generator_latent_dim, module_device, run_generator
+from ganscope.dissect.hooks import edit_layer, feature_layers
+from ganscope.dissect.intervention import blend_units
 from ganscope.errors import GanscopeError
+from ganscope.generators.sample import latents_for_seeds
 
 log = logging.getLogger("ganscope")
 
@@ -196,6 +197,30 @@ def paint_layers(G: nn.Module, *, latent_dim: int | None = None) -> list[str]:
     return layers
 
 
+_BATCH = 32
+
+
+@torch.no_grad()
+def ablated_fraction(
+    G: nn.Module,
+    layer: str,
+    units: Sequence[int],
+    labeler: ConceptLabeler,
+    concept: int,
+    latents: Tensor,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+) -> float:
+    """The mean segmented fraction of concept index ``concept`` with ``units`` of ``layer`` ablated
+    (forced to 0 everywhere), over ``latents``."""
+    device = module_device(G)
+    total = 0.0
+    with edit_layer(G, layer, lambda x: blend_units(x, units, value=0.0)):
+        for z in latents.split(_BATCH):
+            images = run_generator(G, z.to(device), value_range)
+            total += float(concept_masks(labeler, images)[:, concept].float().mean((1, 2)).sum())
+    return total / latents.shape[0]
+
+
 def find_paint_units(
     G: nn.Module,
     labeler: ConceptLabeler,
@@ -248,10 +273,23 @@ def find_paint_units(
         )
         for layer in layer_names
     }
+    # Removal is measured on its own seeds, the same for every layer and unit set.
+    latents = latents_for_seeds(
+        list(range(seed + 100_000, seed + 100_000 + samples)), generator_latent_dim(G, None)
+    )
+    baselines = torch.cat(
+        [
+            concept_masks(labeler, run_generator(G, z, value_range)).float().mean((2, 3))
+            for z in latents.split(_BATCH)
+        ]
+    ).mean(0)  # (K,)
     found: dict[str, ConceptUnits] = {}
     for concept in wanted:
         k = names.index(concept)
         best: tuple[float, int, ConceptUnits] | None = None
+        if baselines[k] < min_fraction:
+            log.info("%s: skipped (%.4f of generated pixels)", concept, float(baselines[k]))
+            continue
         for layer, res in dissections.items():
             n_units = res.n_units
             n_cand = max(1, min(candidates, n_units // 2))
@@ -273,37 +311,23 @@ def find_paint_units(
                     seed=seed + 50_000,
                     value_range=value_range,
                 ).ranked
-            rows = []
-            for n in [n for n in sizes if n <= len(ranked)] or [len(ranked)]:
-                ace = average_causal_effect(
-                    G,
-                    layer,
-                    ranked[:n],
-                    labeler,
-                    concept,
-                    value=res.thresholds[ranked[:n]],
-                    n_samples=samples,
-                    seed=seed + 100_000,
-                    value_range=value_range,
-                )
-                rows.append((n, ace))
-            baseline = rows[0][1]["baseline"]
-            if baseline < min_fraction:
-                break
-            best_removed = min(r["ablated"] for _, r in rows)
-            n, ace = next(
-                (n, r) for n, r in rows if r["ablated"] <= best_removed + tolerance * baseline
-            )
+            baseline = float(baselines[k])
+            rows = [
+                (n, ablated_fraction(G, layer, ranked[:n], labeler, k, latents, value_range))
+                for n in [n for n in sizes if n <= len(ranked)] or [len(ranked)]
+            ]
+            best_removed = min(a for _, a in rows)
+            n, ablated = next((n, a) for n, a in rows if a <= best_removed + tolerance * baseline)
             cu = ConceptUnits(
                 concept,
                 layer,
                 ranked[:n],
                 res.thresholds[ranked[:n]].tolist(),
                 baseline,
-                ace["ablated"],
+                ablated,
             )
             # Rank layers by the share of the concept that removal leaves (lower is better).
-            score = ace["ablated"] / baseline
+            score = ablated / baseline
             log.info(
                 "%s @ %s: %d units remove %.0f%% (%.4f -> %.4f)",
                 concept,
@@ -311,7 +335,7 @@ def find_paint_units(
                 n,
                 100 * (1 - score),
                 baseline,
-                ace["ablated"],
+                ablated,
             )
             if best is None or (score, n) < (best[0], best[1]):
                 best = (score, n, cu)

@@ -1,0 +1,83 @@
+"""``ganscope paint``: opening a run folder (with or without shipped units), bad usage, the host
+warning."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from ganscope.checkpoint import save_checkpoint
+from ganscope.cli import main
+from ganscope.cli.paint import is_loopback
+from ganscope.paint import PAINT_UNITS_FILE, generator_folder, open_painter
+
+from .conftest import tiny_generator, tiny_units
+
+
+@pytest.fixture
+def run(tmp_path):
+    G = tiny_generator()
+    folder = tmp_path / "run" / "generator"
+    save_checkpoint(
+        folder,
+        G.state_dict(),
+        {"class": type(G).__name__, "family": "dcgan", "settings": G.settings()},
+    )
+    return tmp_path / "run"
+
+
+def _exit(argv, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    captured = capsys.readouterr()
+    return exc.value.code, captured.err, captured.out
+
+
+def test_open_painter_reads_shipped_units(run):
+    tiny_units().save(run / "generator" / PAINT_UNITS_FILE)
+    assert generator_folder(run) == run / "generator"
+    session = open_painter(run)
+    assert session.painter.concepts == ["tree", "grass"]
+    assert session.units_source.endswith(PAINT_UNITS_FILE)
+    assert session.name == "run"
+    assert session.painter.size == 32
+
+
+def test_open_painter_searches_units_when_none_ship(run, caplog):
+    with caplog.at_level(logging.WARNING, logger="ganscope"):
+        session = open_painter(run, search_samples=8, search_steps=0)
+    assert "no paint_units.json" in caplog.text
+    assert session.units_source == "searched at start-up"
+    assert session.painter.concepts  # some concept of the scene segmenter has units
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["paint", "/nonexistent/run"], "no trained generator"),
+        (["paint", "zoo:nope"], "zoo"),
+        (["paint", "RUN", "--port", "0"], "--port"),
+        (["paint", "RUN", "--units", "/nonexistent.json"], "units file not found"),
+        (["paint", "RUN", "--segmenter", "nope"], "--segmenter must be"),
+    ],
+)
+def test_bad_usage_is_one_line_exit_2(run, capsys, argv, match):
+    argv = [str(run) if a == "RUN" else a for a in argv]
+    code, err, _ = _exit(argv, capsys)
+    assert code == 2
+    assert match in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_is_loopback():
+    assert is_loopback("127.0.0.1") and is_loopback("127.1.2.3") and is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert not is_loopback("example.org")
+
+
+def test_help_lists_the_options(capsys):
+    code, _, out = _exit(["paint", "--help"], capsys)
+    assert code == 0
+    for option in ("--port", "--host", "--segmenter", "--units", "zoo:NAME", "127.0.0.1"):
+        assert option in out
