@@ -170,7 +170,7 @@ def _gaussian(areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mu = areas.mean(0)
     if areas.shape[0] < 2:
         return mu, np.zeros((areas.shape[1], areas.shape[1]))
-    return mu, np.cov(areas, rowvar=False)
+    return mu, np.atleast_2d(np.cov(areas, rowvar=False))
 
 
 def frechet_segmentation_distance(real: np.ndarray, generated: np.ndarray) -> float:

@@ -49,6 +49,7 @@ __all__ = [
     "LayerChain",
     "LayerwiseEncoder",
     "default_inversion_layers",
+    "encoder_losses",
     "invert_images",
     "optimize_representation",
     "train_layerwise_encoder",
@@ -353,6 +354,31 @@ class EncoderTraining:
     seed: int = 0
 
 
+def _layer_losses(chain: LayerChain, e: nn.Module, i: int, z: Tensor) -> tuple[Tensor, Tensor]:
+    """``(L_L, L_R)`` of encoder ``e`` inverting layer ``i`` (``n + 1``: ``G_f``) on ``z``."""
+    with torch.no_grad():
+        r_prev = chain.forward_to(i - 1, z)
+        r_out = chain.tail(r_prev, z) if i > chain.n else chain.step(i, r_prev, z)
+    guess = e(r_out)
+    l_l = F.l1_loss(guess, r_prev)  # L_L: the layer's input comes back
+    regen = chain.tail(guess, z) if i > chain.n else chain.step(i, guess, z)
+    l_r = F.l1_loss(regen, r_out)  # L_R: the re-encoding regenerates the output
+    return l_l, l_r
+
+
+def encoder_losses(
+    chain: LayerChain, encoder: LayerwiseEncoder, z: Tensor
+) -> dict[str, tuple[float, float]]:
+    """``(L_L, L_R)`` of every encoder (``e1 .. en``, ``ef``) on the latents ``z``."""
+    out = {}
+    with torch.no_grad():
+        for i in range(1, chain.n + 2):
+            e = encoder.e_f if i > chain.n else encoder.e[i - 1]
+            l_l, l_r = _layer_losses(chain, e, i, z)
+            out["ef" if i > chain.n else f"e{i}"] = (l_l.item(), l_r.item())
+    return out
+
+
 def train_layerwise_encoder(
     chain: LayerChain, settings: EncoderTraining | None = None
 ) -> tuple[LayerwiseEncoder, dict[str, list[float]]]:
@@ -384,20 +410,14 @@ def train_layerwise_encoder(
             ll_hist, lr_hist = [], []
             for _ in range(s.steps):
                 z = torch.randn(s.batch_size, chain.latent_dim, generator=g).to(device)
-                with torch.no_grad():
-                    r_prev = chain.forward_to(i - 1, z)
-                    r_out = chain.tail(r_prev, z) if i > chain.n else chain.step(i, r_prev, z)
-                guess = e(r_out)
-                l_l = F.l1_loss(guess, r_prev)  # L_L: the layer's input comes back
-                regen = chain.tail(guess, z) if i > chain.n else chain.step(i, guess, z)
-                l_r = F.l1_loss(regen, r_out)  # L_R: the re-encoding regenerates the output
+                l_l, l_r = _layer_losses(chain, e, i, z)
                 loss = l_l + s.lambda_r * l_r
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                ll_hist.append(float(l_l))
-                lr_hist.append(float(l_r))
-                bar.advance(1, enc=name, L_L=float(l_l), L_R=float(l_r))
+                ll_hist.append(l_l.item())
+                lr_hist.append(l_r.item())
+                bar.advance(1, enc=name, L_L=ll_hist[-1], L_R=lr_hist[-1])
             history[name] = [
                 sum(ll_hist[-100:]) / len(ll_hist[-100:]),
                 sum(lr_hist[-100:]) / len(lr_hist[-100:]),
