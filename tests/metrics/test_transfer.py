@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganscope.detectors.augment import degrade
 from ganscope.errors import GanscopeError
 from ganscope.metrics import robustness_sweep, transfer_matrix
 
@@ -55,7 +56,7 @@ def test_robustness_sweep_degrades_real_and_fake_alike():
     i = torch.arange(16)
     fake = (0.5 + 0.1 * ((i[:, None] + i[None, :]) % 2 * 2 - 1)).expand(10, 3, 16, 16).clone()
     det = Sharpness().fit(torch.cat([real, fake]), np.r_[np.zeros(10), np.ones(10)])
-    rows = robustness_sweep(det, real, fake, sweep={"blur": [2.0], "jpeg": [90]})
+    rows = robustness_sweep(det, real, fake, degrade=degrade, sweep={"blur": [2.0], "jpeg": [90]})
     assert [r["degradation"] for r in rows] == ["none", "blur", "jpeg"]
     clean, blurred = rows[0], rows[1]
     assert clean["ap"] == pytest.approx(1.0) and clean["accuracy"] == pytest.approx(1.0)

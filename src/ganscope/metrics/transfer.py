@@ -90,6 +90,7 @@ def robustness_sweep(
     real: torch.Tensor,
     fake: torch.Tensor,
     *,
+    degrade: Callable[[torch.Tensor, str, float], torch.Tensor],
     sweep: Mapping[str, Sequence[float]] | None = None,
     metrics: Sequence[str] = ("ap", "accuracy", "roc_auc"),
 ) -> list[dict[str, Any]]:
@@ -99,6 +100,8 @@ def robustness_sweep(
         detector: fitted, with ``predict_proba`` (and optionally ``threshold_``).
         real: real images ``(N, 3, H, W)`` in [0, 1].
         fake: fake images ``(M, 3, H, W)`` in [0, 1].
+        degrade: ``degrade(images, kind, level)``, e.g. :func:`ganscope.detectors.augment.degrade`
+            (passed in, so that metrics stay pure numbers and import nothing above io).
         sweep: ``{degradation: levels}`` with degradations ``jpeg`` (quality), ``blur`` (sigma),
             ``downscale`` (factor); default :data:`DEFAULT_SWEEP`.
         metrics: keys of :func:`ganscope.metrics.detection_metrics` to keep.
@@ -106,8 +109,6 @@ def robustness_sweep(
     Returns:
         Rows ``{"degradation", "level", <metrics>}``, starting with ``("none", 0)`` (clean).
     """
-    from ganscope.detectors.augment import degrade
-
     sweep = DEFAULT_SWEEP if sweep is None else sweep
     real = torch.as_tensor(real)
     fake = torch.as_tensor(fake, dtype=real.dtype)

@@ -206,6 +206,7 @@ def run_study(
     after an interruption continues where it stopped.
     """
     from ganscope.detectors import save_detector
+    from ganscope.detectors.augment import degrade
     from ganscope.generators.metrics import sliced_wasserstein_distance, spectral_distance
     from ganscope.metrics import robustness_sweep
     from ganscope.study.report import build_report
@@ -328,7 +329,7 @@ def run_study(
         res = {}
         for name in names:
             det = load_detector(out / "detectors" / _folder(name))
-            res[name] = robustness_sweep(det, real_test, all_fake, sweep=sweep)
+            res[name] = robustness_sweep(det, real_test, all_fake, degrade=degrade, sweep=sweep)
         return res
 
     robust = stage("robustness", robustness)
