@@ -9,6 +9,7 @@ hooked, so only the input and output rows of the testbed are measured). Images a
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,9 @@ def load_model(spec: str | Path) -> tuple[Any, nn.Module, list[str], int | None]
         return det, module, layers, side
     if path.is_file() and path.suffix.lower() in TORCHSCRIPT_SUFFIXES:
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # deprecated in favour of torch.export; still works
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
         except Exception as err:  # torch raises RuntimeError/ValueError on non-TorchScript files
             raise GanscopeError(f"{path} is not a TorchScript module ({err})") from err
         return module.eval(), module, [], None
@@ -136,15 +139,18 @@ def antialias_report(
     paths = sorted(paths)[:max_images]
     errors: list[tuple[Path, str]] = []
     h, w = common_size(paths, errors)
-    need = side if side is not None else min(h, w)
-    if min(h, w) < need:
-        raise GanscopeError(f"images of {h}x{w} are smaller than the model's input {need}")
-    size = min(h, w, need + max_shift)
-    x, kept = load_images(paths, size=(size, size), errors=errors)
+    small = min(h, w)
+    if side is not None and small < side:
+        raise GanscopeError(f"images of {h}x{w} are smaller than the model's input {side}x{side}")
+    # Real shifts (two crops) where the images leave room for them, else circular shifts.
+    view = side if side is not None else max(8, small - max_shift)
+    mode = "crop" if small >= view + max_shift else "circular"
+    size = view + max_shift if mode == "crop" else (view if side is not None else small)
+    view = view if mode == "crop" else size
+    x, _ = load_images(paths, size=(size, size), errors=errors)
     if x.shape[0] == 0:
         raise GanscopeError(f"no readable image in {images}")
-    mode = "crop" if size - max_shift >= need else "circular"
-    view = size - max_shift if mode == "crop" else size
+    errors = list(dict.fromkeys(errors))  # common_size and load_images both report a bad file
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {
@@ -185,7 +191,6 @@ def antialias_report(
     if "shift_profile" in results:
         _plot_profile(results["shift_profile"], label, scores.binary, out / "shifts.png")
     write_json(out / "results.json", results)
-    del kept
     return results
 
 
