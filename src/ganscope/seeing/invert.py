@@ -344,7 +344,17 @@ class LayerwiseEncoder(nn.Module):
 
 @dataclass
 class EncoderTraining:
-    """Settings of :func:`train_layerwise_encoder`."""
+    """Settings of :func:`train_layerwise_encoder`.
+
+    Attributes:
+        steps: Adam steps of every layer encoder.
+        batch_size: latents per step.
+        lr: Adam learning rate.
+        lambda_r: ``lambda_R``, the weight of ``L_R``.
+        hidden: channels inside every encoder.
+        seed: seeds the encoders' initial weights and the latents.
+        joint_steps: steps of the final end-to-end fine-tuning of ``E*`` (default: ``steps``).
+    """
 
     steps: int = 500
     batch_size: int = 32
@@ -352,6 +362,7 @@ class EncoderTraining:
     lambda_r: float = 1.0
     hidden: int = 64
     seed: int = 0
+    joint_steps: int | None = None
 
 
 def _layer_losses(chain: LayerChain, e: nn.Module, i: int, z: Tensor) -> tuple[Tensor, Tensor]:
@@ -366,6 +377,14 @@ def _layer_losses(chain: LayerChain, e: nn.Module, i: int, z: Tensor) -> tuple[T
     return l_l, l_r
 
 
+def _joint_losses(chain: LayerChain, enc: LayerwiseEncoder, z: Tensor) -> tuple[Tensor, Tensor]:
+    """``L_L`` and ``L_R`` of the composed ``E*`` against the whole generator."""
+    with torch.no_grad():
+        x = chain.G(z)
+    guess = enc(x)
+    return F.l1_loss(guess, z), F.l1_loss(chain.G(guess), x)
+
+
 def encoder_losses(
     chain: LayerChain, encoder: LayerwiseEncoder, z: Tensor
 ) -> dict[str, tuple[float, float]]:
@@ -376,21 +395,28 @@ def encoder_losses(
             e = encoder.e_f if i > chain.n else encoder.e[i - 1]
             l_l, l_r = _layer_losses(chain, e, i, z)
             out["ef" if i > chain.n else f"e{i}"] = (l_l.item(), l_r.item())
+        l_l, l_r = _joint_losses(chain, encoder, z)
+        out["E*"] = (l_l.item(), l_r.item())
     return out
 
 
 def train_layerwise_encoder(
     chain: LayerChain, settings: EncoderTraining | None = None
 ) -> tuple[LayerwiseEncoder, dict[str, list[float]]]:
-    """Train ``e_1 .. e_n`` and ``e_f``, one after the other, on the generator's own samples.
+    """Train ``e_1 .. e_n`` and ``e_f``, one after the other, on the generator's own samples,
+    then fine-tune their composition ``E*`` end to end.
 
     Each encoder minimises ``L_L + lambda_R L_R`` (L1, Bau et al. 2019) on fresh latents
     ``z ~ N(0, I)`` every step (from a ``torch.Generator`` seeded with ``seed``); the generator
-    is frozen and in eval mode.
+    is frozen and in eval mode. Encoders trained apart make small errors that compound when
+    composed (``e_1`` never saw ``e_f``'s estimates of ``r_1``), so ``E*`` is then trained as a
+    whole with the same two losses against the whole generator:
+    ``||z - E*(G(z))||_1 + lambda_R ||G(z) - G(E*(G(z)))||_1`` (as in Bau et al.'s layer-wise
+    inversion, which fine-tunes the composed encoder).
 
     Returns:
         ``(E*, losses)`` where ``losses[name]`` is the final-100-step mean of ``L_L`` and
-        ``L_R`` for each encoder (``e1 .. en``, ``ef``).
+        ``L_R`` for each stage (``e1 .. en``, ``ef``, then ``E*``).
     """
     s = settings or EncoderTraining()
     G = chain.G.eval()
@@ -404,13 +430,19 @@ def train_layerwise_encoder(
     history: dict[str, list[float]] = {}
     targets = [(f"e{i}", i, enc.e[i - 1]) for i in range(1, chain.n + 1)]
     targets.append(("ef", chain.n + 1, enc.e_f))
-    with progress_bar(s.steps * len(targets), "training encoders") as bar:
+    joint = s.steps if s.joint_steps is None else s.joint_steps
+    if joint:
+        targets.append(("E*", 0, enc))
+    with progress_bar(s.steps * (len(targets) - 1) + joint, "training encoders") as bar:
         for name, i, e in targets:
             opt = torch.optim.Adam(e.parameters(), lr=s.lr, betas=(0.9, 0.999))
             ll_hist, lr_hist = [], []
-            for _ in range(s.steps):
+            for _ in range(joint if i == 0 else s.steps):
                 z = torch.randn(s.batch_size, chain.latent_dim, generator=g).to(device)
-                l_l, l_r = _layer_losses(chain, e, i, z)
+                if i == 0:
+                    l_l, l_r = _joint_losses(chain, enc, z)
+                else:
+                    l_l, l_r = _layer_losses(chain, e, i, z)
                 loss = l_l + s.lambda_r * l_r
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

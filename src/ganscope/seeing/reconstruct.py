@@ -126,6 +126,7 @@ def reconstruct_folder(
     segmenter: str | Path | None = "scenes",
     batch_size: int = 16,
     device: torch.device | str = "cpu",
+    encoder_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Invert the first ``count`` images of a folder through a generator (see module docstring).
 
@@ -143,6 +144,7 @@ def reconstruct_folder(
         segmenter: ``scenes``, a segmenter folder, or ``None`` for no segmentation.
         batch_size: images inverted at a time.
         device: torch device.
+        encoder_dir: where ``E*`` is saved and reused (default ``out/encoder``).
 
     Returns:
         The ``results.json`` content.
@@ -164,7 +166,8 @@ def reconstruct_folder(
     chain = LayerChain(G, default_inversion_layers(G, layer=layer))
     size = chain.shapes[-1][-2:]
     files = list_images(images)[:count]
-    enc, losses = _load_or_train_encoder(chain, settings, out / "encoder")
+    enc_dir = out / "encoder" if encoder_dir is None else Path(encoder_dir)
+    enc, losses = _load_or_train_encoder(chain, settings, enc_dir)
 
     errors: list[tuple[Path, str]] = []
     paths: list[Path] = []
