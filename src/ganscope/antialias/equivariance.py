@@ -136,12 +136,17 @@ def fourier_shift(x: Tensor, dh: float, dw: float) -> Tensor:
     """
     if float(dh).is_integer() and float(dw).is_integer():
         return torch.roll(x, shifts=(int(dh), int(dw)), dims=(-2, -1))
-    H, W = x.shape[-2:]
-    kh = torch.fft.fftfreq(H, device=x.device, dtype=torch.float64)[:, None]
-    kw = torch.fft.fftfreq(W, device=x.device, dtype=torch.float64)[None, :]
-    phase = torch.exp(-2j * math.pi * (kh * dh + kw * dw))
-    spec = torch.fft.fft2(x.to(torch.float64)) * phase
-    return torch.fft.ifft2(spec).real.to(x.dtype)
+    return _shift_spectrum(torch.fft.fft2(x.to(torch.float64)), dh, dw).to(x.dtype)
+
+
+def _shift_spectrum(spec: Tensor, dh: float, dw: float) -> Tensor:
+    """The real signal whose 2D DFT is ``spec`` shifted by ``(dh, dw)`` (shift theorem)."""
+    H, W = spec.shape[-2:]
+    real = torch.float64 if spec.dtype == torch.complex128 else torch.float32
+    kh = torch.fft.fftfreq(H, device=spec.device, dtype=torch.float64)[:, None]
+    kw = torch.fft.fftfreq(W, device=spec.device, dtype=torch.float64)[None, :]
+    phase = torch.exp(-2j * math.pi * (kh * dh + kw * dw)).to(spec.dtype)
+    return torch.fft.ifft2(spec * phase).real.to(real)
 
 
 def default_layers(model: nn.Module) -> list[str]:
@@ -334,6 +339,7 @@ def shift_equivariance(
                 xb = x[i0 : i0 + batch_size]
                 per_pass = max(1, batch_size // xb.shape[0])  # shifted copies per forward pass
                 ref = run(xb)
+                spectra: dict[str, Tensor] = {}
                 for name in rows:
                     f = ref[name]
                     if f.dim() == 4 and f.shape[-1] * f.shape[-2] > 1:
@@ -350,8 +356,15 @@ def shift_equivariance(
                         for k, (dh, dw) in enumerate(chunk):
                             got = feats[name][k * n : (k + 1) * n]
                             want = ref[name]
-                            if sh_ > 0:
-                                want = fourier_shift(want, dh / sh_, dw / sw_)
+                            if sh_ > 0 and not (
+                                (dh / sh_).is_integer() and (dw / sw_).is_integer()
+                            ):
+                                # the DFT of the reference is taken once per layer
+                                if name not in spectra:
+                                    spectra[name] = torch.fft.fft2(want)
+                                want = _shift_spectrum(spectra[name], dh / sh_, dw / sw_)
+                            elif sh_ > 0:
+                                want = torch.roll(want, (int(dh / sh_), int(dw / sw_)), (-2, -1))
                             total[r, s0 + k] += float(normalized_distance(got, want).sum())
                     bar.advance(len(chunk))
     finally:
