@@ -56,6 +56,15 @@ def test_full_disk_in_detect_csv(spectral_model, real_fake, tmp_path, cli, monke
     assert _leftovers(out) == []  # no CSV, no temporary file, no folder
 
 
+def test_full_disk_in_spectrum_csv(real_fake, tmp_path, cli, monkeypatch) -> None:
+    real, _ = real_fake
+    out = tmp_path / "out"
+    monkeypatch.setattr(os, "fsync", _enospc)
+    r = cli("spectrum", real, "--csv", out / "s.csv")
+    assert r.one_line_error and "No space left on device" in r.err
+    assert _leftovers(out) == []
+
+
 def test_full_disk_in_detector_train(real_fake, tmp_path, cli, monkeypatch) -> None:
     real, fake = real_fake
 
@@ -106,6 +115,8 @@ def test_really_full_disk(spectral_model, real_fake, tmp_path, cli) -> None:
     real, fake = real_fake
     with _tiny_disk(tmp_path / "disk") as disk:
         r = cli("detect", real, "--model", spectral_model, "--csv", disk / "r.csv")
+        assert r.one_line_error and "No space left on device" in r.err
+        r = cli("spectrum", real, "--csv", disk / "s.csv")
         assert r.one_line_error and "No space left on device" in r.err
         r = cli("detector", "train", "--real", real, "--fake", fake, "--method", "logreg",
                 "--out", disk / "model")  # fmt: skip
