@@ -65,6 +65,7 @@ def test_report_on_torchscript(images: Path, tmp_path: Path, capsys) -> None:
             "4",
             "--grid",
             "4",
+            "--trust-code",
         ],
         capsys,
     )
@@ -117,13 +118,17 @@ def test_report_on_a_detector_folder(tmp_path: Path, capsys) -> None:
     assert layers[:3] == ["pixels", "input", "network.conv1"] and layers[-1] == "output"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_bad_inputs_exit_2(images: Path, tmp_path: Path, capsys) -> None:
     not_ts = tmp_path / "weights.pt"
     torch.save({"w": torch.zeros(2)}, not_ts)
+    ts = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.script(TinyClassifier()), str(ts))
     cases = [
         [str(tmp_path / "missing"), "--images", str(images)],
-        [str(not_ts), "--images", str(images)],
+        [str(not_ts), "--images", str(images), "--trust-code"],
         [str(images / "im0.png"), "--images", str(images)],
+        [str(ts), "--images", str(images)],  # TorchScript is code: refused without --trust-code
         ["default", "--images", str(tmp_path / "nowhere")],
         ["default", "--images", str(images), "--max-shift", "0"],
         ["default", "--images", str(images)],  # 20x20 images, the detector needs 32x32

@@ -1,8 +1,9 @@
 """``ganscope antialias report``: the testbed's figures and numbers for one model on a folder.
 
 The model is a ganscope detector folder (``model.safetensors`` + ``config.json``), ``default``
-(the shipped detector), or a TorchScript file (``.pt``/``.ts``; its internal layers cannot be
-hooked, so only the input and output rows of the testbed are measured). Images are read with
+(the shipped detector), or a TorchScript file (``.pt``/``.ts``, only with ``trust_code``: it is
+code; its internal layers cannot be hooked, so only the input and output rows of the testbed are
+measured). Images are read with
 :mod:`ganscope.io` (bad files are listed, never fatal) and centre-cropped to a common size.
 """
 
@@ -54,11 +55,15 @@ class DetectorNetwork(nn.Module):
         return self.network(self.input(z))  # (B,) logit of fake
 
 
-def load_model(spec: str | Path) -> tuple[Any, nn.Module, list[str], int | None]:
+def load_model(
+    spec: str | Path, *, trust_code: bool = False
+) -> tuple[Any, nn.Module, list[str], int | None]:
     """Load ``spec`` for the report: ``(scorer, module for the testbed, layers, input side)``.
 
     ``scorer`` is what :func:`~ganscope.antialias.consistency.score_images` accepts (the detector
     itself, with its threshold); ``input side`` is the crop a detector scores (``None``: any).
+    A TorchScript file is code that runs with the user's permissions: it is refused unless
+    ``trust_code`` (``--trust-code``), as everywhere in ganscope.
     """
     spec_s = str(spec)
     if spec_s == "default":
@@ -80,6 +85,11 @@ def load_model(spec: str | Path) -> tuple[Any, nn.Module, list[str], int | None]
         side = det.input_size[0] if det.input_size is not None else None
         return det, module, layers, side
     if path.is_file() and path.suffix.lower() in TORCHSCRIPT_SUFFIXES:
+        if not trust_code:
+            raise GanscopeError(
+                f"{path} is a TorchScript file, which is code that runs on this machine; "
+                "refused without --trust-code (or give a ganscope detector folder)"
+            )
         try:
             with warnings.catch_warnings():  # deprecated in favour of torch.export; still works
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -110,6 +120,7 @@ def antialias_report(
     equivariance_images: int = 8,
     grid: int = 32,
     seed: int = 0,
+    trust_code: bool = False,
 ) -> dict[str, Any]:
     """Measure one model on a folder of images and write the testbed's outputs to ``out``.
 
@@ -125,6 +136,7 @@ def antialias_report(
         equivariance_images: images of the per-layer testbed.
         grid: side of the testbed's shift grid (``grid x grid`` shifts, at most the image side).
         seed: seed of the random shifts.
+        trust_code: allow a TorchScript model (it is code).
     """
     from ganscope import __version__
     from ganscope.detectors.inference import common_size, load_images
@@ -132,7 +144,7 @@ def antialias_report(
     from ganscope.io.writers import write_json
 
     t0 = time.perf_counter()
-    scorer, module, layers, side = load_model(model)
+    scorer, module, layers, side = load_model(model, trust_code=trust_code)
     paths = list_images(images)
     if not paths:
         raise GanscopeError(f"no images found in {images}")

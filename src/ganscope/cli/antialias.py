@@ -24,7 +24,7 @@ def report(
         str,
         typer.Argument(
             help="A ganscope detector folder, 'default' (the shipped detector), or a TorchScript "
-            "file (.pt, .ts, .torchscript)."
+            "file (.pt, .ts, .torchscript; needs --trust-code)."
         ),
     ],
     images: Annotated[Path, typer.Option("--images", help="Folder of images to test on.")],
@@ -37,6 +37,13 @@ def report(
         int, typer.Option("--grid", help="Side of the testbed's (dh, dw) shift grid.")
     ] = 32,
     seed: SeedOption = 0,
+    trust_code: Annotated[
+        bool,
+        typer.Option(
+            "--trust-code",
+            help="Allow a TorchScript MODEL: it is code and runs with your permissions.",
+        ),
+    ] = False,
 ) -> None:
     """Per-layer shift-equivariance heatmaps, consistency under shifts and resizing, for MODEL.
 
@@ -50,7 +57,14 @@ def report(
     positive(max_images, "--max-images")
     positive(grid, "--grid")
     r = antialias_report(
-        model, images, out, max_shift=max_shift, max_images=max_images, grid=grid, seed=seed
+        model,
+        images,
+        out,
+        max_shift=max_shift,
+        max_images=max_images,
+        grid=grid,
+        seed=seed,
+        trust_code=trust_code,
     )
     c = r["consistency"]
     typer.echo(
