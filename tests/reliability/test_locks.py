@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
+import ganscope.io.locks
 from ganscope.errors import GanscopeError
 from ganscope.io import FolderLockedError, run_lock
 from ganscope.io.locks import LOCK_NAME
 
+# The holder loads locks.py alone (not ganscope.io, which imports torch): a fast start.
 HOLD = """
-import sys, time
-from ganscope.io import run_lock
-with run_lock(sys.argv[1]):
+import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("locks", sys.argv[3])
+locks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(locks)
+with locks.run_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -29,7 +33,9 @@ def held(tmp_path: Path):
     """A second process that holds the lock of ``tmp_path / "run"`` until the test ends."""
     folder = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(folder), "120"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, str(folder), "120", ganscope.io.locks.__file__],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     yield folder, proc
@@ -94,6 +100,7 @@ def _gan_train(data: Path, out: Path, upsample: str, steps: int) -> list[str]:
             "--sample-every", "0", "--device", "cpu"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_two_gan_train_runs_on_one_folder(tmp_path: Path, pngs) -> None:
     """The reproduction: two runs with different upsamplers started on the same --out."""
     data = pngs(tmp_path / "data", 8)
