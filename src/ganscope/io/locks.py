@@ -103,7 +103,7 @@ def _acquire_flock(folder: Path, path: Path) -> int:
         os.close(fd)
 
 
-def _acquire_exclusive(folder: Path, path: Path) -> None:  # pragma: no cover - no flock
+def _acquire_exclusive(folder: Path, path: Path) -> None:
     for _ in range(2):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -150,8 +150,14 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
         depth, fd = _held.get(key, (0, None))
         if depth == 0:
             try:
-                fd = _acquire_flock(folder, path) if fcntl is not None else None
-                if fcntl is None:  # pragma: no cover
+                fd = None
+                if fcntl is not None:
+                    try:
+                        fd = _acquire_flock(folder, path)
+                    except OSError as err:  # a file system without flock (some network mounts)
+                        if err.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                            raise
+                if fd is None:
                     _acquire_exclusive(folder, path)
             except FolderLockedError:
                 raise
