@@ -80,7 +80,7 @@ def report(
 def benchmark(
     out: Annotated[Path, typer.Option("--out", help="Output folder (figures, results.json).")],
     seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0, 1, ...).")] = 3,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per classifier.")] = 12,
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per classifier.")] = 10,
 ) -> None:
     """The built-in benchmark: a small VGG with and without anti-aliasing on the photo task,
     over seeds, plus the default detector under shifts (a few minutes on 2 CPU cores)."""
