@@ -8,7 +8,7 @@ Each ``bench_<topic>.py`` writes ``RESULTS-<topic>.md``; run this afterwards:
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("spectrum", "gan", "detect", "dissect", "paint")
+ORDER = ("spectrum", "spectrum-e2e", "gan", "families", "detect", "cnn-small", "dissect", "paint")
 
 HEADER = """# Benchmarks
 

@@ -40,6 +40,9 @@ class SNGANDiscriminator(nn.Module):
             LeakyReLU and :class:`~ganscope.layers.BlurPool2d` (Zhang 2019's recipe for strided
             convolutions).
         spectral: apply spectral normalization (switch off only for ablations).
+        minibatch_std: append the minibatch standard deviation as an extra ``4 x 4`` feature
+            map before the head (Karras et al. 2018, ProGAN, Sec. 3): a batch of near-identical
+            fakes then has a visibly low deviation, which lets D punish mode collapse.
 
     Shape:
         - Input: :math:`(B, 3, \\text{size}, \\text{size})` in [-1, 1]
@@ -59,6 +62,7 @@ class SNGANDiscriminator(nn.Module):
         max_channels: int = 512,
         antialias: bool = False,
         spectral: bool = True,
+        minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         n_down = _check_size(size)
@@ -67,6 +71,7 @@ class SNGANDiscriminator(nn.Module):
         self.max_channels = max_channels
         self.antialias = antialias
         self.spectral = spectral
+        self.minibatch_std = minibatch_std
         sn = spectral_norm if spectral else (lambda m: m)
 
         def act() -> nn.Module:
@@ -83,7 +88,7 @@ class SNGANDiscriminator(nn.Module):
             layers += [sn(nn.Conv2d(c, c_next, 3, 1, 1)), act()]
             c = c_next
         self.features = nn.Sequential(*layers)  # (B, c, 4, 4)
-        self.head = sn(nn.Linear(c * 16, 1))
+        self.head = sn(nn.Linear((c + int(minibatch_std)) * 16, 1))
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings."""
@@ -93,6 +98,7 @@ class SNGANDiscriminator(nn.Module):
             "max_channels": self.max_channels,
             "antialias": self.antialias,
             "spectral": self.spectral,
+            "minibatch_std": self.minibatch_std,
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -101,7 +107,22 @@ class SNGANDiscriminator(nn.Module):
                 f"discriminator expects (B, 3, {self.size}, {self.size}), got {tuple(x.shape)}"
             )
         h = self.features(x)  # (B, C, 4, 4)
+        if self.minibatch_std:
+            h = _append_minibatch_std(h)  # (B, C + 1, 4, 4)
         return self.head(h.flatten(1)).squeeze(1)  # (B,)
+
+
+def _append_minibatch_std(h: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """ProGAN's minibatch standard deviation: per group of ``group`` samples, the standard
+    deviation of every feature across the group, averaged to one number, as an extra channel."""
+    B, C, H, W = h.shape
+    g = min(group, B)
+    if B % g:
+        g = 1 if B == 1 else next(k for k in range(g, 0, -1) if B % k == 0)
+    y = h.view(g, -1, C, H, W)  # (G, B/G, C, H, W): sample b is in group b % (B/G)
+    y = (y.var(dim=0, correction=0) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B/G,)
+    y = y.repeat(g).view(B, 1, 1, 1).expand(B, 1, H, W)
+    return torch.cat([h, y], dim=1)
 
 
 class SpectralDiscriminator(nn.Module):

@@ -120,6 +120,7 @@ class TrainConfig:
             2020): ``color,translation,cutout`` (the default), a subset, or ``none``.
         n_dis: discriminator updates per generator update (SNGAN's ``n_dis``).
         d_lr: discriminator learning rate (``None``: same as ``lr``).
+        d_mbstd: give D ProGAN's minibatch standard deviation feature (counters collapse).
         r1_gamma: weight of the R1 penalty on real images (Mescheder et al. 2018), applied
             lazily every 16 steps (Karras et al. 2020); 0 = off.
         family_settings: extra constructor settings of the generator family (e.g. an
@@ -153,6 +154,7 @@ class TrainConfig:
     n_dis: int = 1
     d_lr: float | None = None
     r1_gamma: float = 0.0
+    d_mbstd: bool = False
     family_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
@@ -368,7 +370,10 @@ class _Trainer:
                 **cfg.family_settings,
             ).to(device)
             self.D = SNGANDiscriminator(
-                size=cfg.size, width=cfg.d_width or cfg.width, antialias=cfg.d_antialias
+                size=cfg.size,
+                width=cfg.d_width or cfg.width,
+                antialias=cfg.d_antialias,
+                minibatch_std=cfg.d_mbstd,
             ).to(device)
             self.Ds = SpectralDiscriminator(size=cfg.size).to(device) if cfg.spectral_disc else None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)

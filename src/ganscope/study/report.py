@@ -341,6 +341,18 @@ def _answers(results: dict[str, Any]) -> list[tuple[str, str]]:
             ("How robust is detection to blur and JPEG at test time?", "; ".join(parts) + ".")
         )
     q = results.get("quality")
+    broken = _broken_generators(q or {})
+    if broken:
+        out.insert(
+            0,
+            (
+                "Are the generators worth studying?",
+                "Not all of them: "
+                + "; ".join(f"{n} is {why}" for n, why in broken.items())
+                + ". Every finding below that involves these generators describes broken "
+                "training as much as the upsampler.",
+            ),
+        )
     if q and "transposed" in q:
         fixes = [n for n in q if n.startswith("transposed+")]
         if fixes:
@@ -351,6 +363,24 @@ def _answers(results: dict[str, Any]) -> list[tuple[str, str]]:
                 for n in fixes
             ]
             out.append(("What do the spectral fixes buy and cost?", "; ".join(parts) + "."))
+    return out
+
+
+def _broken_generators(quality: dict[str, dict]) -> dict[str, str]:
+    """Generators whose samples are collapsed or unlike any real patch, with the reason."""
+    out = {}
+    for name, q in quality.items():
+        if "diversity" not in q:
+            continue
+        if q["collapsed"]:
+            out[name] = (
+                f"collapsed (diversity {q['diversity']:.2f} of real, "
+                f"{q['near_duplicates']:.0%} near-duplicate pairs)"
+            )
+        elif q["unrealistic"]:
+            out[name] = (
+                f"unrealistic (nearest-training distance {q['nn_ratio']:.2f}x that of real crops)"
+            )
     return out
 
 
@@ -458,17 +488,47 @@ def build_report(results: dict[str, Any], out: str | Path) -> list[str]:
             )
             r.figure(figdir / f"{key}.png", figs[key][1])
     if results.get("quality"):
-        r.table(
-            ["generator", "SWD x1e3", "spectral distance", "training seconds"],
-            [
-                [
-                    n,
-                    results["quality"][n]["swd"] * 1e3,
-                    results["quality"][n]["spectral_distance"],
-                    results["generators"][n]["seconds"],
+        q = results["quality"]
+        broken = _broken_generators(q)
+        full = all("diversity" in q[n] for n in ups)
+        header = ["generator", "SWD x1e3", "spectral distance", "training seconds"]
+        if full:
+            header += ["diversity", "near-dup pairs", "NN ratio", "precision", "recall", "verdict"]
+        rows = []
+        for n in ups:
+            row = [
+                n,
+                q[n]["swd"] * 1e3,
+                q[n]["spectral_distance"],
+                results["generators"][n]["seconds"],
+            ]
+            if full:
+                verdict = broken.get(n, "healthy" if q[n].get("healthy") else "usable").split(" (")[
+                    0
                 ]
-                for n in ups
-            ],
+                row += [
+                    q[n]["diversity"],
+                    q[n]["near_duplicates"],
+                    q[n]["nn_ratio"],
+                    q[n]["precision"],
+                    q[n]["recall"],
+                    verdict.upper() if n in broken else verdict,
+                ]
+            rows.append(row)
+        if full:
+            any_q = q[ups[0]]
+            rows.append(
+                ["real vs real", any_q["swd_real"] * 1e3, 0.0, 0.0, 1.0, any_q["near_duplicates_real"],
+                 any_q["nn_ratio_real"], any_q["precision_real"], any_q["recall_real"], "reference"]
+            )  # fmt: skip
+        r.table(
+            header,
+            rows,
+            caption="Quality of each generator on its held-out samples, beside the same numbers "
+            "between two real sets. Diversity: pairwise distance ratio to real (1 = as varied). "
+            "NN ratio: distance to the nearest training crop vs that of held-out real crops "
+            "(about 1 is healthy, far above 1 means blobs). Precision/recall: Kynkaanniemi et "
+            "al. 2019 on random-CNN features. Generators marked in capitals are broken.",
         )
     r.heading("Environment and time")
     env = results["environment"]
