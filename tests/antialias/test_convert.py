@@ -223,3 +223,32 @@ def test_bad_arguments() -> None:
         antialias(net, 8)
     with pytest.raises(GanscopeError, match="TorchScript"):
         antialias(torch.jit.script(nn.Sequential(nn.MaxPool2d(2))))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tv.resnet18(num_classes=5),
+        lambda: tv.resnet50(num_classes=5),
+        lambda: tv.VGG(tv.vgg_features("A", True), num_classes=5, hidden=8),
+        tv.AlexNet,
+    ],
+    ids=["resnet18", "resnet50", "vgg11_bn", "alexnet"],
+)
+def test_filter_size_one_is_the_original_network(make) -> None:
+    """With a 1-tap "blur", BlurPool is plain subsampling, and subsampling commutes with every
+    per-pixel layer between the dense op and the blur (BN, ReLU): the converted network must
+    compute exactly what the original does, whatever the placement decided (Zhang 2019, Fig. 3:
+    a strided op = the dense op followed by subsampling)."""
+    torch.manual_seed(9)
+    net = make().eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+    out = antialias(net, 1).eval()
+    assert downsampling_layers(out) == []
+    x = torch.rand(2, 3, 67, 67)
+    with torch.no_grad():
+        torch.testing.assert_close(out(x), net(x), atol=1e-5, rtol=1e-5)
