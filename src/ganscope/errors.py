@@ -21,3 +21,8 @@ class ImageReadError(GanscopeError):
 
 class UnsafeCheckpointError(GanscopeError):
     """A weights file that would need unpickling arbitrary objects to load."""
+
+
+class UntrustedCodeError(GanscopeError):
+    """A model file that is code (TorchScript), given without ``--trust-code``: loading and
+    calling it would run whatever its author wrote."""

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganscope.errors import GanscopeError
+from ganscope.errors import GanscopeError, UntrustedCodeError
 
 __all__ = [
     "COLOR_NAMES",
@@ -267,10 +267,6 @@ class SpectralArtifactLabeler:
 
     def __call__(self, images: Tensor) -> Tensor:
         return (self.energy(images.float()) > self.threshold)[:, None]
-
-
-class UntrustedCodeError(GanscopeError):
-    """A TorchScript segmenter was given without ``--trust-code``."""
 
 
 def _inside(base: Path, name: object, key: str, spec: Path) -> Path:

@@ -61,6 +61,10 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise ImageReadError(path, "not an image (unrecognized format)") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageReadError(path, f"corrupt image ({err})") from None
+    except MemoryError:
+        raise
+    except Exception as err:  # a decoder plugin's own failure (struct.error, IndexError, ...)
+        raise ImageReadError(path, f"corrupt image ({type(err).__name__}: {err})") from None
     w, h = img.size
     if w * h > max_pixels:
         img.close()
@@ -134,6 +138,10 @@ def load_array(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
         msg = str(err)
         reason = "truncated image" if "truncated" in msg.lower() else f"corrupt image ({msg})"
         raise ImageReadError(path, reason) from None
+    except MemoryError:
+        raise
+    except Exception as err:  # hostile bytes can make a decoder plugin fail in its own way
+        raise ImageReadError(path, f"corrupt image ({type(err).__name__}: {err})") from None
     finally:
         img.close()
 
