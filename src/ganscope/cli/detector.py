@@ -217,7 +217,7 @@ def train(
     resolve_device(device)
     resolve_device_name(device)
     for value, option in ((size, "--size"), (bins, "--bins"), (crop, "--crop")):
-        positive(value, option, minimum=2 if option == "--bins" else 1)
+        positive(value, option)
     positive(batch_size, "--batch-size")
     positive(epochs, "--epochs", minimum=0)
     m = method.value
