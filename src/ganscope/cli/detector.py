@@ -49,6 +49,11 @@ class Preset(StrEnum):
     durall = "durall"
 
 
+# ganscope.detectors.augment.AUGMENTATIONS (not imported here: ganscope.detectors pulls in
+# scikit-learn, and every command would pay for it at start-up; a test keeps the two equal)
+_AUGMENT = ("auto", "none", "flip", "dihedral", "jpeg", "blur", "blur+jpeg")
+Augment = choice_enum("Augment", _AUGMENT)
+
 _SPECTRAL = ("azimuthal", "projections", "dct", "fft2d")
 _CNN = ("rgb", "npr", "fft", "dct")
 Features = choice_enum("Features", dict.fromkeys(_SPECTRAL + _CNN))
@@ -181,15 +186,36 @@ def train(
         bool, typer.Option("--antialias", help="cnn: BlurPool (Zhang 2019).")
     ] = False,
     crop: Annotated[int | None, typer.Option("--crop", help="cnn: random-crop side.")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", help="cnn: most training epochs.")] = 20,
+    augment: Annotated[
+        Augment,
+        typer.Option(
+            "--augment",
+            help="cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000 "
+            "training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence "
+            "where fakes are smoother than reals.",
+        ),
+    ] = Augment("auto"),
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", help="cnn: most training epochs (default: by data size)."),
+    ] = None,
     lr: Annotated[float, typer.Option("--lr", help="cnn: Adam learning rate.")] = 1e-3,
     batch_size: Annotated[int, typer.Option("--batch-size", help="cnn: images per step.")] = 32,
-    blur_prob: Annotated[float, typer.Option("--blur-prob", help="cnn: blur probability.")] = 0.1,
-    jpeg_prob: Annotated[float, typer.Option("--jpeg-prob", help="cnn: JPEG probability.")] = 0.1,
+    blur_prob: Annotated[
+        float | None,
+        typer.Option("--blur-prob", help="cnn: blur probability (0.1); implies blur+jpeg."),
+    ] = None,
+    jpeg_prob: Annotated[
+        float | None,
+        typer.Option("--jpeg-prob", help="cnn: JPEG probability (0.1); implies blur+jpeg."),
+    ] = None,
     val_fraction: Annotated[
         float, typer.Option("--val-fraction", help="cnn: held-out fraction per class.")
     ] = 0.2,
-    patience: Annotated[int, typer.Option("--patience", help="cnn: early-stopping epochs.")] = 5,
+    patience: Annotated[
+        int | None,
+        typer.Option("--patience", help="cnn: early-stopping epochs (default: epochs / 4)."),
+    ] = None,
     weights: Annotated[
         Path | None,
         typer.Option(
@@ -261,11 +287,15 @@ def train(
             input=feats,
             antialias=antialias,
             crop=crop,
+            # an explicit --blur-prob/--jpeg-prob asks for Wang et al.'s recipe
+            augment="blur+jpeg"
+            if augment.value == "auto" and (blur_prob is not None or jpeg_prob is not None)
+            else augment.value,
             epochs=epochs,
             lr=lr,
             batch_size=batch_size,
-            blur_prob=blur_prob,
-            jpeg_prob=jpeg_prob,
+            blur_prob=0.1 if blur_prob is None else blur_prob,
+            jpeg_prob=0.1 if jpeg_prob is None else jpeg_prob,
             val_fraction=val_fraction,
             patience=patience,
             weights=str(weights) if weights else None,
@@ -300,10 +330,21 @@ def train(
         f"trained {m} ({feats}) on {n_real} real + {n_fake} fake images ({hw[0]}x{hw[1]}) -> {out}"
     )
     if m == "cnn":
-        typer.echo(
-            f"best epoch {det.best_epoch_} of {len(det.history_)}, calibrated threshold "
-            f"{det.threshold_:.3f} on {det.n_val_} validation images"
+        val = (
+            f"validation AP {det.val_ap_:.3f} (chance {det.val_chance_:.2f})"
+            if det.val_ap_ == det.val_ap_  # not nan: there was a validation split
+            else "no validation AP"
         )
+        typer.echo(
+            f"best epoch {det.best_epoch_} of {len(det.history_)} (augment {det.augment_}), "
+            f"{val}, calibrated threshold {det.threshold_:.3f} on {det.n_val_} validation images"
+        )
+        if det.near_chance():
+            _warn(
+                f"validation AP {det.val_ap_:.3f} is near chance ({det.val_chance_:.2f}): the "
+                "CNN learnt little; try --features npr, --augment none or dihedral, or a "
+                "spectral --method (e.g. logreg)"
+            )
 
 
 @detector_app.command("eval")

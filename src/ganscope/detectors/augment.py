@@ -172,6 +172,51 @@ def wang_augment(
     return x
 
 
+AUGMENTATIONS: tuple[str, ...] = ("auto", "none", "flip", "dihedral", "jpeg", "blur", "blur+jpeg")
+"""Training augmentation policies of :class:`~ganscope.detectors.CNNDetector` (``--augment``).
+
+- ``none``: the random crop only.
+- ``flip``: random crop and horizontal flip.
+- ``dihedral``: random crop and one of the 8 flips/quarter turns of the square: every
+  transform keeps the pixel grid, so up-sampling artifacts and the spectrum's axes survive it,
+  while the content seen by the network is multiplied by 8 (for small training sets).
+- ``jpeg``, ``blur``, ``blur+jpeg``: Wang et al. (2020)'s degradations with their probabilities,
+  then random crop and flip. Blur teaches the network to ignore missing high frequencies: right
+  for robustness to resized uploads, wrong where the fakes differ from the reals by being
+  smoother (autoencoders, up-sampled images), which is then the very evidence erased.
+- ``auto``: ``dihedral`` below :data:`SMALL_TRAINING_SET` training images, ``blur+jpeg`` from there.
+"""
+
+SMALL_TRAINING_SET = 2000
+"""Below this many training images ``augment="auto"`` uses ``dihedral`` instead of blur+JPEG."""
+
+
+def resolve_augment(name: str, n_train: int) -> str:
+    """The policy ``name`` stands for with ``n_train`` training images (``auto`` resolved)."""
+    if name not in AUGMENTATIONS:
+        raise GanscopeError(f"unknown augment {name!r}; choose from {', '.join(AUGMENTATIONS)}")
+    if name == "auto":
+        return "dihedral" if n_train < SMALL_TRAINING_SET else "blur+jpeg"
+    return name
+
+
+def random_dihedral(images: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
+    """Each square image under one of the 8 symmetries of the square (flips and quarter turns),
+    uniformly at random. Shape: ``(B, C, S, S)`` to the same."""
+    B, _C, H, W = images.shape
+    if H != W:
+        raise GanscopeError(f"dihedral augmentation needs square images, got {H}x{W}")
+    pick = torch.randint(0, 8, (B,), generator=generator).tolist()
+    out = images.clone()
+    for k in set(pick):
+        idx = [i for i, p in enumerate(pick) if p == k]
+        view = images[idx]
+        if k >= 4:
+            view = view.transpose(-2, -1)
+        out[idx] = torch.rot90(view, k % 4, dims=(-2, -1))
+    return out
+
+
 def random_crop_flip(
     images: torch.Tensor, crop: int, *, generator: torch.Generator, flip: bool = True
 ) -> torch.Tensor:
