@@ -8,7 +8,17 @@ Each ``bench_<topic>.py`` writes ``RESULTS-<topic>.md``; run this afterwards:
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("spectrum", "spectrum-e2e", "gan", "families", "detect", "cnn-small", "dissect", "paint")
+ORDER = (
+    "spectrum",
+    "spectrum-e2e",
+    "gan",
+    "families",
+    "detect",
+    "cnn-small",
+    "dissect",
+    "paint",
+    "seeing",
+)
 
 HEADER = """# Benchmarks
 

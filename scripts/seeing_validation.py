@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000, help="GAN training steps")
     ap.add_argument("--n", type=int, default=1000, help="images per FSD set")
     ap.add_argument("--invert", type=int, default=16, help="images inverted per set")
-    ap.add_argument("--encoder-steps", type=int, default=500)
+    ap.add_argument("--encoder-steps", type=int, default=300)
     ap.add_argument("--opt-steps", type=int, default=300)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")

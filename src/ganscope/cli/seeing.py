@@ -14,6 +14,7 @@ import typer
 from ganscope.cli.options import (
     DeviceOption,
     SeedOption,
+    locks_output,
     require_dirs,
     resolve_device,
     writable_parent,
@@ -104,6 +105,7 @@ def fsd(
 
 
 @seeing_app.command("invert")
+@locks_output("out")
 def invert(
     run: Annotated[str, typer.Argument(help="A GAN run folder, a generator folder, or zoo:NAME.")],
     images: Annotated[Path, typer.Option("--images", help="Folder of real images to invert.")],
