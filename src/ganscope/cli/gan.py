@@ -65,6 +65,10 @@ def train(
     r1_gamma: Annotated[
         float, typer.Option("--r1-gamma", help="Lazy R1 penalty weight (0 = off).")
     ] = _D.r1_gamma,
+    d_mbstd: Annotated[
+        bool,
+        typer.Option("--d-mbstd", help="Give D ProGAN's minibatch standard deviation feature."),
+    ] = _D.d_mbstd,
     width: Annotated[int, typer.Option("--width", help="Generator width (channels).")] = _D.width,
     d_width: Annotated[
         int | None, typer.Option("--d-width", help="Discriminator width (default: --width).")
@@ -103,6 +107,7 @@ def train(
         augment=augment,
         n_dis=n_dis,
         r1_gamma=r1_gamma,
+        d_mbstd=d_mbstd,
         data=str(data),
         upsample=upsample.value,
         size=size,
