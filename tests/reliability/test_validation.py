@@ -105,3 +105,16 @@ def test_help_lists_every_choice_in_full(path, columns, cli, monkeypatch) -> Non
     for param in command.params:
         for choice in _choices(param):
             assert choice in r.out, (path, param.name, choice)
+
+
+def test_a_closed_pipe_is_quiet() -> None:
+    """``ganscope ... | head``: the reader leaving is no bug, so no traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "ganscope", "gan", "train", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1 and b"Traceback" not in err and b"Broken" not in err

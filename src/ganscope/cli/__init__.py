@@ -6,6 +6,7 @@ traceback; 1 a bug (the traceback is shown so it can be reported).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -37,8 +38,8 @@ for _module in (data, spectrum, gan, detector, dissect, study, paint, seeing, zo
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``ganscope`` script.
 
-    click handles usage errors itself (exit 2); a :class:`GanscopeError` from the library becomes
-    one line on stderr and exit 2; anything else is a bug and keeps its traceback (exit 1).
+    A usage error (click's) and a :class:`GanscopeError` from the library become one line on
+    stderr and exit 2; anything else is a bug and keeps its traceback (exit 1).
     """
     try:
         code = app(args=argv, prog_name="ganscope", standalone_mode=False)
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`ganscope detect DIR | head`): stop quietly, as click would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 
