@@ -6,8 +6,9 @@
    the max-pools differ. Neither sees shifted training images (no crop augmentation), Zhang's
    "no augmentation" setting, where anti-aliasing matters most. Test images come from the
    photos' held-out region. Reported per seed and over seeds (t-interval of the mean): accuracy
-   on centre crops, consistency (two random crops whose corners differ by up to 8 px), the mean
-   change of P(class), and the per-layer shift-equivariance testbed.
+   on centre crops, consistency (two random crops whose corners differ by up to 8 px, and two
+   circular shifts of up to 8 px of the centre crop), the mean change of P(class), and the
+   per-layer shift-equivariance testbed.
 2. **Detector.** The default detector (:func:`ganscope.detectors.default_model_path`, loaded
    through the library) and ``antialias`` of its network, as shipped (no fine-tuning: ganscope
    ships no fakes to fine-tune on). On held-out real photos: decision agreement and change of
@@ -201,6 +202,9 @@ def _classifier_part(cfg: BenchmarkConfig, out: Path) -> dict[str, Any]:
                 label=f"{label} seed {seed}",
             )
             c = consistency(net, x_te, cfg.max_shift, pairs=5, seed=seed)
+            # Pure shifts: the same content, rolled (Zhang's testbed); crops above also bring new
+            # content in at the borders.
+            c_roll = consistency(net, x_te_c, cfg.max_shift, pairs=5, mode="circular", seed=seed)
             eq = shift_equivariance(
                 net,
                 x_te_c[: cfg.equivariance_images],
@@ -214,12 +218,16 @@ def _classifier_part(cfg: BenchmarkConfig, out: Path) -> dict[str, Any]:
                 "consistency": c.agreement,
                 "consistency_ci": list(c.agreement_ci),
                 "prob_diff": c.prob_diff,
+                "consistency_circular": c_roll.agreement,
+                "consistency_circular_ci": list(c_roll.agreement_ci),
+                "prob_diff_circular": c_roll.prob_diff,
                 "train_seconds": round(time.perf_counter() - t0, 1),
                 "mean_deviation": eq.mean(),
             }
         per_seed.append(row)
     summary: dict[str, Any] = {}
-    for metric in ("accuracy", "consistency", "prob_diff"):
+    metrics = ("consistency_circular", "prob_diff_circular")
+    for metric in ("accuracy", "consistency", "prob_diff", *metrics):
         b = [r["baseline"][metric] for r in per_seed]
         a = [r["anti-aliased"][metric] for r in per_seed]
         summary[metric] = {

@@ -90,7 +90,7 @@ def benchmark(
     positive(epochs, "--epochs")
     r = run_benchmark(out, BenchmarkConfig(seeds=tuple(range(seeds)), epochs=epochs))
     s = r["classifier"]["summary"]
-    for metric in ("accuracy", "consistency"):
+    for metric in ("accuracy", "consistency", "consistency_circular"):
         b, a, d = s[metric]["baseline"], s[metric]["anti-aliased"], s[metric]["difference"]
         typer.echo(
             f"{metric}: baseline {b['mean']:.3f}, anti-aliased {a['mean']:.3f}, "
