@@ -58,3 +58,47 @@ def test_rerun_resumes_from_cache(study_dir):
 def test_other_settings_in_same_folder_refused(study_dir):
     with pytest.raises(GanscopeError, match="other settings"):
         StageCache(study_dir, {"profile": "something else"})
+
+
+def test_quick_profile_takes_zoo_generators(tmp_path, monkeypatch):
+    """With ``use_zoo`` a variant the zoo has is not trained: its run is the zoo folder, and the
+    zoo's other families join the study as sources; ``retrain`` trains everything."""
+    import dataclasses
+    import shutil
+
+    import ganscope.zoo as zoo
+    from ganscope.generators import TrainConfig, train_gan
+    from ganscope.io import write_builtin
+
+    data = tmp_path / "data"
+    write_builtin(data, size=32, count=24, seed=0, split="train")
+    root = tmp_path / "zoo"
+    for name, family, up in (("dcgan-nearest", "dcgan", "nearest"), ("vae-blur", "vae", "blur")):
+        run = tmp_path / name
+        train_gan(
+            TrainConfig(
+                data=str(data),
+                family=family,
+                upsample=up,
+                steps=2,
+                width=4,
+                batch_size=8,
+                sample_every=0,
+                grid_size=4,
+            ),
+            run,
+        )
+        shutil.copytree(run / "generator", root / name)
+        cfg = json.loads((root / name / "config.json").read_text())
+        cfg["zoo"] = {"data": {"size": 32, "count": 24, "seed": 0, "split": "train"}}
+        (root / name / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setattr(zoo, "ZOO_DIR", root)
+    profile = dataclasses.replace(PROFILES["tiny"], use_zoo=True)
+    res = run_study(profile, tmp_path / "study", seed=0)
+    assert res["upsamplers"] == ["transposed", "nearest", "vae-blur"]
+    assert res["generators"]["nearest"]["zoo"] == "dcgan-nearest"
+    assert res["generators"]["transposed"]["zoo"] is None  # not in the zoo: trained
+    assert not (tmp_path / "study" / "gans" / "nearest").exists()
+    again = run_study(profile, tmp_path / "retrained", seed=0, retrain=True)
+    assert again["upsamplers"] == ["transposed", "nearest"]
+    assert again["generators"]["nearest"]["zoo"] is None

@@ -36,10 +36,16 @@ def study(
         Path | None,
         typer.Option("--real", help="Folder of real images instead of the built-in corpus."),
     ] = None,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain", help="Train every generator instead of taking the shipped zoo's."
+        ),
+    ] = False,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
 ) -> None:
-    """Train a GAN per upsampler, compare spectra, train and cross-test every detector.
+    """Train (or take from the zoo) a GAN per upsampler, compare spectra, cross-test detectors.
 
     Cached and resumable: rerun the same command after an interruption and it continues.
     """
@@ -52,7 +58,7 @@ def study(
     for tmp in remove_stale_temp_files(out):
         log.debug("removed %s, left by an interrupted run", tmp)
     t0 = time.perf_counter()
-    run_study(prof, out, real=real, seed=seed, device=resolve_device(device))
+    run_study(prof, out, real=real, seed=seed, device=resolve_device(device), retrain=retrain)
     typer.echo(
         f"study ({prof.name}) done in {time.perf_counter() - t0:.0f} s: "
         f"{out / 'report.html'}, {out / 'results.json'}"

@@ -13,6 +13,7 @@ training itself resumes from its checkpoints, so an interrupted study continues 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import time
@@ -120,6 +121,38 @@ def _train_variant(
     return {"run": str(run), "seconds": time.perf_counter() - t0, "config": cfg.to_json()}
 
 
+def zoo_name(variant: Variant) -> str:
+    """The zoo entry that stands for a study variant: ``transposed+specreg`` →
+    ``dcgan-transposed-specreg`` (``scripts/make_zoo.py`` names them so)."""
+    return "dcgan-" + variant.name.replace("+", "-")
+
+
+def _zoo_variants(profile: StudyProfile) -> tuple[list[tuple[Variant, str]], list[str]]:
+    """Shipped generators for the study: one per variant that the zoo has, plus every other
+    family's entries (so that families are compared too), and the variants it lacks."""
+    from ganscope.zoo import zoo_entries
+
+    entries = {e.name: e for e in zoo_entries() if e.size == profile.size and e.extra.get("data")}
+    found, missing = [], []
+    for v in profile.variants:
+        name = zoo_name(v)
+        if name in entries:
+            found.append((v, name))
+        else:
+            missing.append(v.name)
+    for name, e in entries.items():
+        if e.family != "dcgan":
+            found.append((Variant(name, e.upsampler), name))
+    return found, missing
+
+
+def _zoo_variant(name: str) -> dict:
+    from ganscope.zoo import zoo_entry
+
+    e = zoo_entry(name)
+    return {"run": str(e.path), "seconds": 0.0, "zoo": name, "config": {"family": e.family}}
+
+
 def _sample_variant(
     profile: StudyProfile, run: Path, data: Path, folder: str, device: torch.device
 ) -> dict:
@@ -198,8 +231,14 @@ def run_study(
     real: str | Path | None = None,
     seed: int = 0,
     device: torch.device | str = "cpu",
+    retrain: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) the study into ``out``; returns the contents of ``results.json``.
+
+    A profile with ``use_zoo`` (``quick``) takes the shipped zoo's generators, trained on the
+    built-in corpus with the default recipe, instead of training its own, and adds the zoo's
+    other families (``stylegan2-*``, ``vae-*``) as sources; ``retrain=True`` or ``real`` (the
+    zoo was not trained on it) train every generator from scratch.
 
     Writes ``out/results.json``, ``out/report.html`` and ``out/figures/*.png``; intermediate
     data (real crops, generator runs, samples, stage results) stay in ``out`` so that a rerun
@@ -217,10 +256,20 @@ def run_study(
     real_path = Path(real) if real is not None else None
     if real_path is not None and not real_path.exists():
         raise GanscopeError(f"--real folder not found: {real_path}")
+    zoo: list[tuple[Variant, str]] = []
+    if profile.use_zoo and not retrain and real_path is None:
+        zoo, missing = _zoo_variants(profile)
+        if missing:
+            log.info("the zoo lacks %s: training them (scripts/make_zoo.py ships them)", missing)
+    zoo_by_name = {v.name: name for v, name in zoo}
+    variants = [v for v in profile.variants if v.name not in zoo_by_name]
+    variants += [v for v, _ in zoo]
+    profile = dataclasses.replace(profile, variants=tuple(variants))
     settings = {
         "profile": profile.to_json(),
         "real": str(real_path) if real_path else None,
         "seed": seed,
+        "zoo": zoo_by_name,
     }
     cache = StageCache(out, settings)
     if cache.resumed:
@@ -245,10 +294,14 @@ def run_study(
     for i, v in enumerate(profile.variants):
         log.info("generator %d/%d: %s", i + 1, len(profile.variants), v.name)
         run = out / "gans" / _folder(v.name)
-        gan_info[v.name] = stage(
-            f"gan-{v.name}",
-            lambda v=v, run=run: _train_variant(profile, v, data, run, seed, device),
-        )
+        if v.name in zoo_by_name:
+            gan_info[v.name] = stage(f"gan-{v.name}", lambda v=v: _zoo_variant(zoo_by_name[v.name]))
+            run = Path(gan_info[v.name]["run"])
+        else:
+            gan_info[v.name] = stage(
+                f"gan-{v.name}",
+                lambda v=v, run=run: _train_variant(profile, v, data, run, seed, device),
+            )
         stage(
             f"samples-{v.name}",
             lambda run=run, v=v: _sample_variant(profile, run, data, _folder(v.name), device),
@@ -361,7 +414,8 @@ def run_study(
         "upsamplers": profile.upsamplers,
         "real": real_info,
         "generators": {
-            k: {"seconds": v["seconds"], "config": v["config"]} for k, v in gan_info.items()
+            k: {"seconds": v["seconds"], "config": v["config"], "zoo": v.get("zoo")}
+            for k, v in gan_info.items()
         },
         "spectra": spectra,
         "transfer": transfer,

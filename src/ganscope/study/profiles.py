@@ -65,6 +65,7 @@ class StudyProfile:
     gan_width: int
     gan_batch: int
     gan_ema: float = 0.999  # EMA decay of G; short runs need a short memory
+    use_zoo: bool = False  # take shipped zoo generators (built-in corpus only, no --retrain)
     features: tuple[str, ...] = ("azimuthal", "projections", "dct", "fft2d")
     classifiers: tuple[str, ...] = ("logreg", "svm-linear", "svm-rbf", "random-forest", "mlp")
     cnn_inputs: tuple[str, ...] = ("rgb", "npr")
@@ -113,6 +114,7 @@ PROFILES: dict[str, StudyProfile] = {
         gan_width=16,
         gan_batch=32,
         gan_ema=0.98,
+        use_zoo=True,
         cnn_epochs=6,
         cnn_per_source=True,
     ),
