@@ -82,7 +82,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/seeing-validation"))
     ap.add_argument("--figures", type=Path, default=None, help="copy the figures here")
     ap.add_argument("--train", type=int, default=4000, help="training renders")
-    ap.add_argument("--steps", type=int, default=2000, help="GAN training steps")
+    ap.add_argument(
+        "--steps",
+        type=int,
+        default=1250,
+        help="GAN training steps (this configuration collapses after about 1500)",
+    )
     ap.add_argument("--n", type=int, default=1000, help="images per FSD set")
     ap.add_argument("--invert", type=int, default=16, help="images inverted per set")
     ap.add_argument("--encoder-steps", type=int, default=300)
@@ -116,7 +121,9 @@ def main() -> None:
         checkpoint_every=250,
         seed=0,
     )
-    train_gan(cfg, run)
+    exported = run / "generator" / "config.json"
+    if not (exported.is_file() and json.loads(exported.read_text())["step"] == args.steps):
+        train_gan(cfg, run)
     generated = out / "generated"
     if len(list(generated.glob("*.png"))) < args.n:
         G = load_any_generator(run)
