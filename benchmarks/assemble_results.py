@@ -18,6 +18,7 @@ ORDER = (
     "dissect",
     "paint",
     "seeing",
+    "antialias",
 )
 
 HEADER = """# Benchmarks
