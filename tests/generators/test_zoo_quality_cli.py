@@ -135,3 +135,19 @@ def test_zoo_catalogue_resolves_and_loads_fp16(tiny_data, tmp_path, capsys, monk
     code, _, err = _run(["gan", "sample", "zoo:nope", "--n", "1", "--out", str(tmp_path / "x")],
                         capsys)  # fmt: skip
     assert code == 2 and "no zoo generator" in err
+
+
+def test_gan_train_names_every_skipped_file(tiny_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (data / "empty.jpg").write_bytes(b"")
+    run = tmp_path / "run"
+    code, _, err = _run(
+        ["gan", "train", "--data", str(data), "--upsample", "nearest", "--out", str(run),
+         "--steps", "1", *TINY],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    listed = (run / "errors.csv").read_text()
+    assert "broken.png" in listed and "empty.jpg" in listed

@@ -257,8 +257,15 @@ class _DataOrder:
 # --------------------------------------------------------------------------- data
 
 
-def load_training_images(data: str | Path, size: int) -> tuple[torch.Tensor, str, int]:
+def load_training_images(
+    data: str | Path, size: int, *, errors: list[tuple[Path, str]] | None = None
+) -> tuple[torch.Tensor, str, int]:
     """Read a folder into a uint8 tensor ``(N, 3, size, size)`` (centre crops, no resampling).
+
+    Args:
+        data: the folder (read recursively).
+        size: crop side.
+        errors: if given, receives ``(path, reason)`` for every file skipped.
 
     Returns:
         ``(images, fingerprint, n_skipped)``; the fingerprint (file names and sizes) lets a
@@ -267,7 +274,7 @@ def load_training_images(data: str | Path, size: int) -> tuple[torch.Tensor, str
     from ganscope.io import iter_batches, list_images
 
     files = list_images([data])
-    errors: list[tuple[Path, str]] = []
+    errors = [] if errors is None else errors
     chunks = []
     with progress.progress_bar(len(files), "reading images") as bar:
         for batch in iter_batches(files, batch_size=256, crop=(size, size), errors=errors):
@@ -660,7 +667,8 @@ def _train_gan(
             log.info("%s is complete (%d of %d steps)", run_dir, done, cfg.steps)
             return TrainResult(run_dir, done, done, False, True, 0.0)
 
-    data, fingerprint, _ = load_training_images(cfg.data, cfg.size)
+    bad_files: list[tuple[Path, str]] = []
+    data, fingerprint, _ = load_training_images(cfg.data, cfg.size, errors=bad_files)
     trainer = _Trainer(cfg, run_dir, device)
     if resuming:
         trainer.load(fingerprint)
@@ -669,6 +677,12 @@ def _train_gan(
     from ganscope.io import write_json
 
     write_json(cfg_path, {**cfg.to_json(), "n_images": len(data), "ganscope_version": __version__})
+    if bad_files:
+        from ganscope.io import write_errors_csv
+
+        # Every skipped file by name (the warning above shows one).
+        write_errors_csv(run_dir / "errors.csv", bad_files)
+        log.warning("the %d skipped files are listed in %s", len(bad_files), run_dir / "errors.csv")
 
     data = data.to(device)
     order = _DataOrder(len(data), cfg.seed)
