@@ -75,6 +75,8 @@ def test_find_paint_units_recovers_the_red_units():
     assert sorted(red.units) == [0, 1]
     assert red.ablated == 0.0 < red.baseline  # no red is left once both red units are off
     assert len(red.values) == 2 and all(v > 0 for v in red.values)
+    # Inserting the red units everywhere paints more red than there was; the scale is one tried.
+    assert red.inserted > red.baseline and red.scale in (1.0, 2.0, 3.0)
     assert set(units.concepts["green"].units) <= set(range(2, 8))
     assert units.settings["samples"] == 24
 
@@ -86,7 +88,7 @@ def test_find_paint_units_rejects_unknown_concepts(G, labeler):
 
 def test_paint_units_json_round_trip(tmp_path):
     pu = PaintUnits(
-        {"tree": ConceptUnits("tree", "blocks.0.2", [3, 1], [1.25, 2.5], 0.2, 0.05)},
+        {"tree": ConceptUnits("tree", "blocks.0.2", [3, 1], [1.25, 2.5], 0.2, 0.05, 0.4, 2.0)},
         {"seed": 0},
     )
     pu.save(tmp_path / PAINT_UNITS_FILE)

@@ -7,7 +7,7 @@ API (all bodies JSON; ``S`` is the generator's image side):
   "mask": S×S 0/1 | "box": [x0, y0, x1, y1], "strength": float in [0, 1]}]}`` → ``image/png``
 - ``POST /api/segment`` (same body) → ``{"fractions": {concept: fraction of pixels}}``
 - ``POST /api/mask`` (same body plus ``"concept"``) → ``image/png``: the segmenter's mask of the
-  concept (its palette colour where present, transparent elsewhere), shown before/after
+  concept (magenta where present, transparent elsewhere), shown before/after
 
 A bad request gets a 4xx status and ``{"error": "<one line>"}``; no response carries a
 traceback. Edits run one at a time (the generator's hooks are shared state) in a worker thread.
@@ -78,12 +78,8 @@ async def _read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _palette_rgb(concept: str) -> tuple[int, int, int]:
-    from ganscope.dissect.scenes import SCENE_LABELS, SCENE_PALETTE
-
-    if concept in SCENE_LABELS:
-        return SCENE_PALETTE[SCENE_LABELS.index(concept)]
-    return (255, 0, 255)
+#: Mask overlay colour (magenta): distinct from every scene colour, so the mask reads as a mask.
+MASK_RGB = (255, 0, 200)
 
 
 def create_app(painter: Painter, *, generator_name: str = "generator") -> Starlette:
@@ -127,7 +123,7 @@ def create_app(painter: Painter, *, generator_name: str = "generator") -> Starle
         with lock:
             image = painter.render(seed, edits)
             m = painter.segment(image[None])[0, labels.index(concept)].float()
-        rgb = torch.tensor(_palette_rgb(str(concept)), dtype=torch.float32) / 255
+        rgb = torch.tensor(MASK_RGB, dtype=torch.float32) / 255
         rgba = torch.cat([rgb[:, None, None].expand(3, *m.shape), m[None]])  # (4, S, S)
         return _rgba_png(rgba)
 
