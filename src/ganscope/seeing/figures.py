@@ -32,7 +32,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
 
 
 def class_chart(result: FSDResult, *, title: str | None = None) -> Figure:
-    """The per-class under/over-generation chart (Bau et al. 2019, fig. 2).
+    """The per-class under/over-generation chart (as in Bau et al. 2019).
 
     Left: ``log2(generated / real)`` pixel fraction per class with its bootstrap interval,
     most under-generated first (red: under, blue: over; a class the generator never shows sits at

@@ -6,7 +6,7 @@ each class covers. A class that covers much less of the generated images than of
 one the GAN *under-generates* (has dropped, at least in part). The Fréchet Segmentation Distance
 (FSD) summarises the whole comparison in one number, as FID does for Inception features:
 
-    FSD = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))          (Bau et al. 2019, eq. 1)
+    FSD = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))
 
 where ``mu`` and ``S`` are the mean and covariance of the per-image class-area vectors (the
 fraction of the image's pixels that each class covers).
@@ -19,8 +19,9 @@ is segmented and reduced at once to one ``K``-vector per image, so memory holds 
 independently). Pixel fractions and presence rates get percentile intervals. FSD is biased
 upward by sampling noise (two finite samples of one distribution have FSD > 0, and a resample
 adds more of that noise), so a percentile interval would never contain 0; FSD gets the *basic*
-(reverse-percentile) bootstrap interval ``[2 FSD - q_hi, 2 FSD - q_lo]`` (Davison & Hinkley 1997,
-eq. 5.6), which corrects that bias, clipped at 0 since a distance is not negative.
+(reverse-percentile) bootstrap interval ``[2 FSD - q_hi, 2 FSD - q_lo]`` (Davison & Hinkley,
+"Bootstrap Methods and their Application", 1997, ch. 5), which corrects that bias, clipped at 0
+since a distance is not negative.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def _gaussian(areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_segmentation_distance(real: np.ndarray, generated: np.ndarray) -> float:
-    """FSD (Bau et al. 2019, eq. 1) between two sets of per-image class-area vectors ``(N, K)``."""
+    """FSD (Bau et al. 2019) between two sets of per-image class-area vectors ``(N, K)``."""
     return frechet_distance(*_gaussian(real), *_gaussian(generated))
 
 

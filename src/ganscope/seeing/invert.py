@@ -411,8 +411,9 @@ def train_layerwise_encoder(
     is frozen and in eval mode. Encoders trained apart make small errors that compound when
     composed (``e_1`` never saw ``e_f``'s estimates of ``r_1``), so ``E*`` is then trained as a
     whole with the same two losses against the whole generator:
-    ``||z - E*(G(z))||_1 + lambda_R ||G(z) - G(E*(G(z)))||_1`` (as in Bau et al.'s layer-wise
-    inversion, which fine-tunes the composed encoder).
+    ``||z - E*(G(z))||_1 + lambda_R ||G(z) - G(E*(G(z)))||_1``. This joint stage is ganscope's
+    addition (``joint_steps=0`` switches it off): without it, ``G(E*(x))`` of a 32-pixel scene
+    GAN was a saturated texture.
 
     Returns:
         ``(E*, losses)`` where ``losses[name]`` is the final-100-step mean of ``L_L`` and
