@@ -600,10 +600,13 @@ def _read_loss_rows(path: Path, upto: int) -> list[list[Any]]:
 
 def _check_same_settings(saved: dict[str, Any], cfg: TrainConfig, run_dir: Path) -> None:
     now = cfg.to_json()
+    # A setting added after the run was saved had its default then: adding a setting to
+    # TrainConfig must not make every existing run folder refuse to resume.
+    defaults = TrainConfig(data=cfg.data).to_json()
     diffs = [
-        f"{k} ({saved.get(k)!r} → {now[k]!r})"
+        f"{k} ({saved.get(k, defaults[k])!r} → {now[k]!r})"
         for k in now
-        if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k]
+        if k not in _RESUMABLE_CHANGES and saved.get(k, defaults[k]) != now[k]
     ]
     if diffs:
         raise GanscopeError(
