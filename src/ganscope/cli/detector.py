@@ -42,6 +42,7 @@ class Method(StrEnum):
 class Arch(StrEnum):
     resnet_small = "resnet-small"
     resnet50 = "resnet50"
+    npr = "npr"
 
 
 class Preset(StrEnum):
@@ -181,7 +182,14 @@ def train(
             "fake cluster (0: the smaller cluster is called fake).",
         ),
     ] = 5,
-    arch: Annotated[Arch, typer.Option("--arch", help="cnn network.")] = Arch.resnet_small,
+    arch: Annotated[
+        Arch,
+        typer.Option(
+            "--arch",
+            help="cnn network: resnet-small, resnet50 (CNNDetection's), or npr (Tan et al. "
+            "2024's published NPR network; reads NPR residuals, loads their NPR.pth).",
+        ),
+    ] = Arch.resnet_small,
     antialias: Annotated[
         bool, typer.Option("--antialias", help="cnn: BlurPool (Zhang 2019).")
     ] = False,
@@ -249,6 +257,11 @@ def train(
     m = method.value
     allowed = _CNN if m == "cnn" else _SPECTRAL
     feats = features.value if features is not None else allowed[0]
+    if m == "cnn" and arch.value == "npr":
+        # Tan et al.'s network is trained on NPR residuals; any other input would be nonsense.
+        if features is not None and feats != "npr":
+            raise GanscopeError("--arch npr reads NPR residuals: use --features npr (the default)")
+        feats = "npr"
     if feats not in allowed:
         raise GanscopeError(f"--features for --method {m} must be one of {', '.join(allowed)}")
     if weights is not None and m != "cnn":

@@ -193,14 +193,66 @@ def resnet_small(*, in_channels: int = 3, antialias: bool = False) -> ResNet:
     )
 
 
-ARCHITECTURES: dict[str, Callable[..., ResNet]] = {
+class NPRNet(nn.Module):
+    """Tan et al.'s published NPR detector (CVPR 2024, ``networks/resnet.py`` of their code):
+    a ResNet-50 truncated after ``layer2``, with a 3x3 stride-2 stem and a 512 → 1 head named
+    ``fc1``, so their ``NPR.pth`` state dict loads by name.
+
+    It expects what :class:`~ganscope.detectors.CNNDetector` feeds it with ``input="npr"``:
+    ``(x - up(down(x))) * 2/3`` of the ImageNet-normalized image (their input scaling); their
+    forward computes that residual itself, ours in :func:`~ganscope.detectors.cnn.cnn_input`.
+
+    Shape:
+        - Input: ``(B, in_channels, H, W)``, any ``H, W`` >= 4.
+        - Output: ``(B,)`` logits.
+    """
+
+    def __init__(self, *, in_channels: int = 3, antialias: bool = False) -> None:
+        super().__init__()
+        self.conv1 = (
+            nn.Sequential(_conv3x3(in_channels, 64), _blurpool(64, 2))
+            if antialias
+            else _conv3x3(in_channels, 64, stride=2)
+        )
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = (
+            nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), _blurpool(64, 2))
+            if antialias
+            else nn.MaxPool2d(3, stride=2, padding=1)
+        )
+        self.layer1 = nn.Sequential(
+            Bottleneck(64, 64, 1, antialias), *(Bottleneck(256, 64) for _ in range(2))
+        )
+        self.layer2 = nn.Sequential(
+            Bottleneck(256, 128, 2, antialias), *(Bottleneck(512, 128) for _ in range(3))
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(512, 1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4)
+        x = self.layer2(self.layer1(x))  # (B, 512, H/8, W/8)
+        return self.fc1(torch.flatten(self.avgpool(x), 1)).squeeze(1)  # (B,)
+
+
+def npr(*, in_channels: int = 3, antialias: bool = False) -> NPRNet:
+    """Tan et al. 2024's NPR network (use with ``input="npr"``)."""
+    return NPRNet(in_channels=in_channels, antialias=antialias)
+
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "resnet-small": resnet_small,
     "resnet50": resnet50,
+    "npr": npr,
 }
 """Networks :class:`ganscope.detectors.CNNDetector` can train, by ``arch`` name."""
 
 
-def create_network(arch: str, *, in_channels: int = 3, antialias: bool = False) -> ResNet:
+def create_network(arch: str, *, in_channels: int = 3, antialias: bool = False) -> nn.Module:
     """Build the network ``arch`` (a key of :data:`ARCHITECTURES`)."""
     if arch not in ARCHITECTURES:
         raise GanscopeError(f"unknown arch {arch!r}; choose from {', '.join(ARCHITECTURES)}")
