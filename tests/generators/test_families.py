@@ -98,3 +98,21 @@ def test_vae_reconstruction_uses_the_mean_and_kl_is_zero_at_the_prior():
     assert G.reconstructs and G.samples_prior
     ae = create_generator("autoencoder", size=16, upsample="nearest", width=4, latent_dim=8)
     assert ae.reconstructs and not ae.samples_prior
+
+
+def test_pacgan_discriminator_judges_packs():
+    from ganscope.errors import GanscopeError
+    from ganscope.generators import SNGANDiscriminator
+
+    torch.manual_seed(0)
+    D = SNGANDiscriminator(size=16, width=4, pac=2)
+    x = torch.randn(6, 3, 16, 16)
+    assert D(x).shape == (3,)
+    # A pack is samples 2k and 2k+1: changing sample 5 changes only the last pack's logit.
+    y = x.clone()
+    y[5] += 1
+    D.eval()
+    out_x, out_y = D(x), D(y)
+    assert torch.equal(out_x[:2], out_y[:2]) and not torch.equal(out_x[2], out_y[2])
+    with pytest.raises(GanscopeError, match="packs of 2"):
+        D(torch.randn(5, 3, 16, 16))

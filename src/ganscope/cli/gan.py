@@ -69,6 +69,10 @@ def train(
         bool,
         typer.Option("--d-mbstd", help="Give D ProGAN's minibatch standard deviation feature."),
     ] = _D.d_mbstd,
+    pac: Annotated[
+        int,
+        typer.Option("--pac", help="PacGAN: D judges packs of this many images (1 = off)."),
+    ] = _D.pac,
     width: Annotated[int, typer.Option("--width", help="Generator width (channels).")] = _D.width,
     d_width: Annotated[
         int | None, typer.Option("--d-width", help="Discriminator width (default: --width).")
@@ -108,6 +112,7 @@ def train(
         n_dis=n_dis,
         r1_gamma=r1_gamma,
         d_mbstd=d_mbstd,
+        pac=pac,
         data=str(data),
         upsample=upsample.value,
         size=size,

@@ -40,6 +40,9 @@ class SNGANDiscriminator(nn.Module):
             LeakyReLU and :class:`~ganscope.layers.BlurPool2d` (Zhang 2019's recipe for strided
             convolutions).
         spectral: apply spectral normalization (switch off only for ablations).
+        pac: pack this many images into one D input along the channels (PacGAN, Lin, Khetan,
+            Fanti & Oh, NeurIPS 2018): D judges sets of ``pac`` samples, so a generator that
+            repeats itself is easy to tell from real data. The batch must divide by ``pac``.
         minibatch_std: append the minibatch standard deviation as an extra ``4 x 4`` feature
             map before the head (Karras et al. 2018, ProGAN, Sec. 3): a batch of near-identical
             fakes then has a visibly low deviation, which lets D punish mode collapse.
@@ -63,6 +66,7 @@ class SNGANDiscriminator(nn.Module):
         antialias: bool = False,
         spectral: bool = True,
         minibatch_std: bool = False,
+        pac: int = 1,
     ) -> None:
         super().__init__()
         n_down = _check_size(size)
@@ -72,13 +76,16 @@ class SNGANDiscriminator(nn.Module):
         self.antialias = antialias
         self.spectral = spectral
         self.minibatch_std = minibatch_std
+        if pac < 1:
+            raise GanscopeError(f"pac must be at least 1, not {pac}")
+        self.pac = pac
         sn = spectral_norm if spectral else (lambda m: m)
 
         def act() -> nn.Module:
             return nn.LeakyReLU(0.1, inplace=True)
 
         c = min(width, max_channels)
-        layers: list[nn.Module] = [sn(nn.Conv2d(3, c, 3, 1, 1)), act()]
+        layers: list[nn.Module] = [sn(nn.Conv2d(3 * pac, c, 3, 1, 1)), act()]
         for _ in range(n_down):
             if antialias:
                 layers += [sn(nn.Conv2d(c, c, 3, 1, 1)), act(), BlurPool2d(c, 3, 2)]
@@ -99,6 +106,7 @@ class SNGANDiscriminator(nn.Module):
             "antialias": self.antialias,
             "spectral": self.spectral,
             "minibatch_std": self.minibatch_std,
+            "pac": self.pac,
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,7 +114,13 @@ class SNGANDiscriminator(nn.Module):
             raise GanscopeError(
                 f"discriminator expects (B, 3, {self.size}, {self.size}), got {tuple(x.shape)}"
             )
-        h = self.features(x)  # (B, C, 4, 4)
+        if self.pac > 1:
+            if x.shape[0] % self.pac:
+                raise GanscopeError(
+                    f"batch of {x.shape[0]} does not divide into packs of {self.pac}"
+                )
+            x = x.reshape(-1, 3 * self.pac, self.size, self.size)  # (B / pac, 3 pac, S, S)
+        h = self.features(x)  # (B', C, 4, 4)
         if self.minibatch_std:
             h = _append_minibatch_std(h)  # (B, C + 1, 4, 4)
         return self.head(h.flatten(1)).squeeze(1)  # (B,)

@@ -121,6 +121,8 @@ class TrainConfig:
             steps on the built-in corpus it did not yet measure better, see the README).
         n_dis: discriminator updates per generator update (SNGAN's ``n_dis``).
         d_lr: discriminator learning rate (``None``: same as ``lr``).
+        pac: PacGAN packing (Lin et al. 2018): D judges packs of this many images (1 = off);
+            ``batch_size`` must divide by it.
         d_mbstd: give D ProGAN's minibatch standard deviation feature (counters collapse).
         r1_gamma: weight of the R1 penalty on real images (Mescheder et al. 2018), applied
             lazily every 16 steps (Karras et al. 2020); 0 = off.
@@ -156,6 +158,7 @@ class TrainConfig:
     d_lr: float | None = None
     r1_gamma: float = 0.0
     d_mbstd: bool = False
+    pac: int = 1
     family_settings: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
@@ -173,6 +176,10 @@ class TrainConfig:
             raise GanscopeError(f"d_width must be at least 1, not {self.d_width}")
         check_size(self.size)
         parse_policy(self.augment)
+        if self.pac < 1 or self.batch_size % self.pac:
+            raise GanscopeError(
+                f"pac must be >= 1 and divide batch_size ({self.batch_size}), not {self.pac}"
+            )
         if self.n_dis < 1:
             raise GanscopeError(f"n_dis must be at least 1, not {self.n_dis}")
         if self.r1_gamma < 0:
@@ -382,6 +389,7 @@ class _Trainer:
                 width=cfg.d_width or cfg.width,
                 antialias=cfg.d_antialias,
                 minibatch_std=cfg.d_mbstd,
+                pac=cfg.pac,
             ).to(device)
             self.Ds = SpectralDiscriminator(size=cfg.size).to(device) if cfg.spectral_disc else None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
