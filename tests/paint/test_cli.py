@@ -3,6 +3,7 @@ warning."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -81,3 +82,31 @@ def test_help_lists_the_options(capsys):
     assert code == 0
     for option in ("--port", "--host", "--segmenter", "--units", "zoo:NAME", "127.0.0.1"):
         assert option in out
+
+
+def _find_units_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "find_paint_units.py"
+    spec = importlib.util.spec_from_file_location("find_paint_units", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_find_paint_units_script_is_reproducible(run, capsys):
+    script = _find_units_script()
+    argv = [str(run), "--samples", "8", "--steps", "2", "--concepts", "sky,grass"]
+    assert script.main(argv) == 0
+    path = run / "generator" / PAINT_UNITS_FILE
+    first = json.loads(path.read_text())
+    assert script.main(argv) == 0
+    second = json.loads(path.read_text())
+    for d in (first, second):
+        d["settings"].pop("seconds")
+    assert first == second  # the same command writes the same units
+    assert "wrote" in capsys.readouterr().out
+    session = open_painter(run)  # and the painter picks them up
+    assert session.units_source == str(path)
+    assert script.main(["/nonexistent"]) == 2
