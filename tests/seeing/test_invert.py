@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ganscope.errors import GanscopeError
+from ganscope.generators import GENERATORS
 from ganscope.seeing.invert import (
     EncoderTraining,
     LayerChain,
@@ -158,3 +159,22 @@ def test_invert_checks_image_size(gen):
     enc = LayerwiseEncoder(chain.shapes, hidden=8)
     with pytest.raises(GanscopeError, match="generator makes"):
         invert_images(chain, enc, torch.rand(1, 3, 16, 16), steps=1)
+
+
+@pytest.mark.parametrize("family", list(GENERATORS))
+def test_every_registered_family_inverts_through_its_layers(family):
+    # Timm-style: a family added to the registry is tested the day it is added.
+    from ganscope.generators import create_generator
+    from ganscope.seeing.invert import _candidate_layers
+
+    torch.manual_seed(0)
+    g = create_generator(family, size=32).eval()
+    z = torch.randn(2, g.latent_dim)
+    names = [n for n, _ in _candidate_layers(g, z[:1])]
+    assert default_inversion_layers(g) == names[:1]  # 4x4 or 8x8: at least 1/32 of 32 pixels
+    chain = LayerChain(g, names)
+    with torch.no_grad():
+        r = z
+        for i in range(1, chain.n + 1):
+            r = chain.step(i, r, z)  # styles (if any) from the same z
+        assert torch.equal(chain.tail(r, z), g(z))
