@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 ZOO = ROOT / "src" / "ganscope" / "assets" / "zoo"
 DATA_COUNT = 8000
+SCENES_COUNT = 4000
 REAL_TEST = {"size": 32, "count": 500, "seed": 1, "split": "test"}
 
 
@@ -71,7 +73,19 @@ def plan(steps: int) -> list[Entry]:
     ]
     out += [Entry(f"stylegan2-{u}", "stylegan2", u, steps) for u in ("blur", "transposed")]
     out += [Entry(f"vae-{u}", "vae", u, steps) for u in ("transposed", "blur")]
-    out += [Entry("scenes", "dcgan", "transposed", steps, data="scenes")]
+    # The scene generator of GAN Paint and "seeing": the recipe it was trained with (hinge loss,
+    # Adam betas (0, 0.9), latent 64, batch 32, 2000 steps on 4000 renders), which gave varied
+    # scenes where betas (0.5, 0.999) collapsed by step 2000.
+    out += [
+        Entry(
+            "scenes",
+            "dcgan",
+            "transposed",
+            2000,
+            data="scenes",
+            settings={"loss": "hinge", "betas": (0.0, 0.9), "latent_dim": 64, "batch_size": 32},
+        )
+    ]
     return out
 
 
@@ -90,7 +104,7 @@ def make_data(work: Path, kind: str) -> Path:
     else:
         from ganscope.dissect.scenes import write_scenes
 
-        write_scenes(folder, count=DATA_COUNT, seed=0, size=32)
+        write_scenes(folder, count=SCENES_COUNT, seed=0, size=32)
     done.write_text("ok\n")
     return folder if kind == "builtin" else folder / "images"
 
@@ -153,6 +167,8 @@ def export_entry(entry: Entry, run: Path, *, data_recipe: dict | None) -> dict:
     else:
         q = _scene_quality(G, run)
     write_json(tmp / "quality.json", q)
+    if (src / "paint_units.json").exists():  # GAN Paint's causal units, found for this G
+        shutil.copy2(src / "paint_units.json", tmp / "paint_units.json")
     if dest.exists():
         shutil.rmtree(dest)
     tmp.rename(dest)
@@ -164,7 +180,7 @@ def _scene_quality(G: torch.nn.Module, run: Path) -> dict:
     from ganscope.generators.quality import quality_report, quality_samples
 
     test = render_scenes(range(1_000_000, 1_000_500), size=32).images
-    train = render_scenes(range(0, 4000), size=32).images
+    train = render_scenes(range(0, SCENES_COUNT), size=32).images
     fake = quality_samples(G, 500, test)
     return quality_report(fake, test, train).as_dict()
 
@@ -199,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         run = train_entry(e, args.work, args.device, args.width)
         recipe = {"size": 32, "count": DATA_COUNT, "seed": 0, "split": "train"}
         q = export_entry(e, run, data_recipe=recipe if e.data == "builtin" else None)
+        if e.data == "scenes" and not (ZOO / e.name / "paint_units.json").exists():
+            # GAN Paint needs the causal units per concept: find them once and ship them.
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "find_paint_units.py"), f"zoo:{e.name}"],
+                check=True,
+            )
         print(
             f"{e.name}: diversity {q['diversity']:.2f}, near-dup {q['near_duplicates']:.3f}, "
             f"nn ratio {q['nn_ratio']:.2f}, healthy {q['healthy']}",
