@@ -15,7 +15,15 @@ from torch import Tensor, nn
 
 from ganscope.errors import GanscopeError
 
-__all__ = ["edit_layer", "feature_layers", "get_layer", "hook_layers", "record_layers"]
+__all__ = [
+    "edit_layer",
+    "feature_layers",
+    "get_layer",
+    "hook_layers",
+    "main_tensor",
+    "record_layers",
+    "replace_main_tensor",
+]
 
 
 def get_layer(model: nn.Module, name: str) -> nn.Module:
@@ -27,7 +35,7 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
     return modules[name]
 
 
-def _main_tensor(output: Any) -> Tensor:
+def main_tensor(output: Any) -> Tensor:
     """The feature map of a layer output: the tensor itself, or the first tensor of a tuple."""
     if isinstance(output, Tensor):
         return output
@@ -38,7 +46,8 @@ def _main_tensor(output: Any) -> Tensor:
     raise GanscopeError(f"layer output is a {type(output).__name__}, not a tensor")
 
 
-def _replace_main_tensor(output: Any, new: Tensor) -> Any:
+def replace_main_tensor(output: Any, new: Tensor) -> Any:
+    """``output`` with its feature map (the tensor, or a tuple's first tensor) replaced."""
     if isinstance(output, Tensor):
         return new
     items = list(output)
@@ -97,7 +106,7 @@ def record_layers(
 
     def make(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-            t = _main_tensor(out)
+            t = main_tensor(out)
             store[name] = t.clone() if clone else t
 
         return hook
@@ -112,7 +121,7 @@ def edit_layer(model: nn.Module, name: str, edit: Callable[[Tensor], Tensor]) ->
     block (interventions: :func:`ganscope.dissect.intervention.blend_units`)."""
 
     def hook(_m: nn.Module, _inp: Any, out: Any) -> Any:
-        return _replace_main_tensor(out, edit(_main_tensor(out)))
+        return replace_main_tensor(out, edit(main_tensor(out)))
 
     with hook_layers(model, {name: hook}):
         yield
@@ -130,7 +139,7 @@ def feature_layers(model: nn.Module, example: Tensor) -> list[tuple[str, tuple[i
     def make(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
             try:
-                t = _main_tensor(out)
+                t = main_tensor(out)
             except GanscopeError:
                 return
             if t.dim() == 4 and name not in found:

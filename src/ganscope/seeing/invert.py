@@ -27,10 +27,9 @@ stylegan2 and the scene generator all work through ``load_generator`` and ``G(z)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganscope.dissect.hooks import hook_layers, main_tensor, replace_main_tensor
 from ganscope.errors import GanscopeError
 from ganscope.progress import progress_bar
 
@@ -60,42 +60,6 @@ class _StopForward(Exception):  # noqa: N818 - control flow, not an error
     """Raised by a hook to end a forward pass once the wanted layer has run."""
 
 
-def _main_tensor(output: Any) -> Tensor:
-    if isinstance(output, Tensor):
-        return output
-    if isinstance(output, tuple | list):
-        for item in output:
-            if isinstance(item, Tensor):
-                return item
-    raise GanscopeError(f"layer output is a {type(output).__name__}, not a tensor")
-
-
-def _replace_main_tensor(output: Any, new: Tensor) -> Any:
-    if isinstance(output, Tensor):
-        return new
-    items = list(output)
-    for i, item in enumerate(items):
-        if isinstance(item, Tensor):
-            items[i] = new
-            break
-    return type(output)(items)
-
-
-@contextlib.contextmanager
-def _hooks(model: nn.Module, hooks: dict[str, Callable[..., Any]]) -> Iterator[None]:
-    modules = dict(model.named_modules())
-    handles = []
-    try:
-        for name, fn in hooks.items():
-            if name not in modules:
-                raise GanscopeError(f"no layer named {name!r} in the generator")
-            handles.append(modules[name].register_forward_hook(fn))
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
 def _is_ancestor(a: str, b: str) -> bool:
     """Whether module ``a`` contains module ``b``."""
     return b.startswith(a + ".")
@@ -110,7 +74,7 @@ def _layer_outputs(G: nn.Module, z: Tensor) -> list[tuple[str, tuple[int, ...]]]
     def make(name: str) -> Callable[..., None]:
         def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
             try:
-                t = _main_tensor(out)
+                t = main_tensor(out)
             except GanscopeError:
                 return
             if t.dim() == 4 and all(n != name for n, _ in seen):
@@ -118,7 +82,7 @@ def _layer_outputs(G: nn.Module, z: Tensor) -> list[tuple[str, tuple[int, ...]]]
 
         return hook
 
-    with _hooks(G, {n: make(n) for n in names}):
+    with hook_layers(G, {n: make(n) for n in names}):
         G(z)
     return seen
 
@@ -249,24 +213,24 @@ class LayerChain:
                 if done[0]:
                     return None
                 done[0] = True
-                old = _main_tensor(out)
+                old = main_tensor(out)
                 if old.shape != r.shape:
                     raise GanscopeError(
                         f"layer {name!r} outputs {tuple(old.shape)}, given {tuple(r.shape)}"
                     )
                 # A copy, so an in-place op of the next layer (ReLU(inplace=True)) cannot touch
                 # the caller's tensor (or a leaf that requires grad).
-                return _replace_main_tensor(out, r.clone())
+                return replace_main_tensor(out, r.clone())
 
             hooks[name] = put
         if stop is not None:
 
             def grab(_m: nn.Module, _inp: Any, out: Any) -> None:
-                caught.append(_main_tensor(out))
+                caught.append(main_tensor(out))
                 raise _StopForward
 
             hooks[stop] = grab
-        with _hooks(self.G, hooks):
+        with hook_layers(self.G, hooks):
             try:
                 x = self.G(z)
             except _StopForward:
