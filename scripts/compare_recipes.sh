@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 [ -f "$OUT/train/config.json" ] || ganscope -q data builtin --out "$OUT/train" --size 32 --count 4000 --seed 0 --split train
 [ -f "$OUT/test/config.json" ] || ganscope -q data builtin --out "$OUT/test" --size 32 --count 500 --seed 1 --split test
 
-run() {  # name, then gan train options
+run() {  # name, then gan train options (later options win)
   local name=$1; shift
   ganscope -q gan train --data "$OUT/train" --upsample transposed --out "$OUT/$name" \
     --width 16 --batch-size 32 --steps "$STEPS" --sample-every 0 "$@"
@@ -25,3 +25,5 @@ run() {  # name, then gan train options
 run ns --loss ns --augment none
 run ns-diffaugment --loss ns --augment translation,cutout
 run hinge-diffaugment --loss hinge --augment color,translation,cutout
+# SNGAN's Adam betas, twice the width and steps: the zoo's photo recipe (scripts/make_zoo.py).
+run hinge-sngan-betas --loss hinge --betas 0,0.9 --width 32 --steps $((2 * STEPS))

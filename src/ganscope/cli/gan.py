@@ -32,6 +32,18 @@ gan_app = typer.Typer(
 )
 
 
+def _parse_betas(text: str) -> tuple[float, float]:
+    from ganscope.errors import GanscopeError
+
+    try:
+        b1, b2 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise GanscopeError(f"--betas must be two numbers B1,B2, not {text!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise GanscopeError(f"--betas must lie in [0, 1), not {text!r}")
+    return b1, b2
+
+
 @gan_app.command("train")
 def train(
     data: Annotated[Path, typer.Option("--data", help="Folder of training images.")],
@@ -50,6 +62,10 @@ def train(
         Loss, typer.Option("--loss", help="Non-saturating (ns), hinge or WGAN-GP loss.")
     ] = _D.loss,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = _D.lr,
+    betas: Annotated[
+        str,
+        typer.Option("--betas", help="Adam betas as B1,B2 (DCGAN: 0.5,0.999; SNGAN: 0,0.9)."),
+    ] = ",".join(str(b) for b in _D.betas),
     d_lr: Annotated[
         float | None, typer.Option("--d-lr", help="Discriminator learning rate (default: --lr).")
     ] = None,
@@ -112,6 +128,7 @@ def train(
         n_dis=n_dis,
         r1_gamma=r1_gamma,
         d_mbstd=d_mbstd,
+        betas=_parse_betas(betas),
         pac=pac,
         data=str(data),
         upsample=upsample.value,
