@@ -196,6 +196,80 @@ class QualityReport:
         )
 
 
+@dataclass
+class RealReference:
+    """The real-side half of :func:`quality_report`, computed once per pair of real sets (the
+    study compares many generators against the same real images)."""
+
+    key: tuple
+    threshold: float
+    mean_pair_distance: float
+    near_duplicates: float
+    nn_median: float
+    nn_ratio: float
+    test_features: torch.Tensor
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+    precision: float
+    recall: float
+    swd: float
+
+
+_REFERENCES: dict[tuple, RealReference] = {}
+
+
+def _key(real_test: torch.Tensor, real_train: torch.Tensor, *settings: float) -> tuple:
+    # Identity, shape and a cheap content checksum: the same tensors give the same key.
+    return (
+        id(real_test), tuple(real_test.shape), float(real_test.double().sum()),
+        id(real_train), tuple(real_train.shape), float(real_train.double().sum()), *settings,
+    )  # fmt: skip
+
+
+def real_reference(
+    real_test: torch.Tensor,
+    real_train: torch.Tensor,
+    *,
+    dup_fraction: float = 0.1,
+    k: int = 3,
+    seed: int = 0,
+) -> RealReference:
+    """Real-vs-real numbers and the statistics the generated set is compared with (cached for
+    the last pair of real sets)."""
+    from ganscope.generators.metrics import sliced_wasserstein_distance
+
+    key = _key(real_test, real_train, dup_fraction, k, seed)
+    if key in _REFERENCES:
+        return _REFERENCES[key]
+    real_pairs = _pairwise(real_test)
+    threshold = float(dup_fraction * real_pairs.median())
+    nn_real_all = nearest_neighbour_distances(real_test, real_train)
+    half = len(real_test) // 2
+    f_train, f_test = random_features(real_train, seed=seed), random_features(real_test, seed=seed)
+    # Standardise every feature by the real test set's statistics (scale-free distances).
+    mu, sd = f_test.mean(0), f_test.std(0).clamp_min(1e-8)
+    f_train, f_test = (f_train - mu) / sd, (f_test - mu) / sd
+    n = min(len(f_train), len(f_test))
+    p_real, r_real = precision_recall(f_test[:n], f_train[:n], k=k)
+    ref = RealReference(
+        key=key,
+        threshold=threshold,
+        mean_pair_distance=float(real_pairs.mean()),
+        near_duplicates=float((real_pairs < threshold).double().mean()),
+        nn_median=float(nn_real_all.median()),
+        nn_ratio=float(nn_real_all[:half].median() / nn_real_all[half:].median()),
+        test_features=f_test,
+        feature_mean=mu,
+        feature_std=sd,
+        precision=p_real,
+        recall=r_real,
+        swd=sliced_wasserstein_distance(real_test, real_train, seed=seed).mean * 1e3,
+    )
+    _REFERENCES.clear()  # keep one: the real sets of the current comparison
+    _REFERENCES[key] = ref
+    return ref
+
+
 def quality_report(
     fake: torch.Tensor,
     real_test: torch.Tensor,
@@ -227,31 +301,22 @@ def quality_report(
         )
     if len(real_test) < 8 or len(fake) < 8:
         raise GanscopeError("quality needs at least 8 generated and 8 held-out real images")
-    real_pairs = _pairwise(real_test)
-    threshold = float(dup_fraction * real_pairs.median())
+    ref = real_reference(real_test, real_train, dup_fraction=dup_fraction, k=k, seed=seed)
     nn_fake = nearest_neighbour_distances(fake, real_train).median()
-    nn_real_all = nearest_neighbour_distances(real_test, real_train)
-    half = len(real_test) // 2
-    nn_ratio_real = float(nn_real_all[:half].median() / nn_real_all[half:].median())
-    f_train, f_test = random_features(real_train, seed=seed), random_features(real_test, seed=seed)
-    f_fake = random_features(fake, seed=seed)
-    # Standardise every feature by the real test set's statistics (scale-free distances).
-    mu, sd = f_test.mean(0), f_test.std(0).clamp_min(1e-8)
-    f_train, f_test, f_fake = ((f - mu) / sd for f in (f_train, f_test, f_fake))
-    n = min(len(f_train), len(f_test))
-    p, r = precision_recall(f_test, f_fake, k=k)
-    p_real, r_real = precision_recall(f_test[:n], f_train[:n], k=k)
+    f_fake = (random_features(fake, seed=seed) - ref.feature_mean) / ref.feature_std
+    p, r = precision_recall(ref.test_features, f_fake, k=k)
     swd = sliced_wasserstein_distance(real_test, fake, seed=seed).mean * 1e3
-    swd_real = sliced_wasserstein_distance(real_test, real_train, seed=seed).mean * 1e3
-    div = float(_pairwise(fake).mean() / real_pairs.mean())
-    dups = near_duplicate_rate(fake, threshold)
-    nn_ratio = float(nn_fake / nn_real_all.median())
+    div = float(_pairwise(fake).mean() / ref.mean_pair_distance)
+    dups = near_duplicate_rate(fake, ref.threshold)
+    nn_ratio = float(nn_fake / ref.nn_median)
+    real_pairs_rate, nn_ratio_real = ref.near_duplicates, ref.nn_ratio
+    p_real, r_real, swd_real = ref.precision, ref.recall, ref.swd
     return QualityReport(
         n_fake=len(fake),
         n_real=len(real_test),
         diversity=div,
         near_duplicates=dups,
-        near_duplicates_real=float((real_pairs < threshold).double().mean()),
+        near_duplicates_real=real_pairs_rate,
         nn_ratio=nn_ratio,
         nn_ratio_real=nn_ratio_real,
         precision=p,
