@@ -80,6 +80,7 @@ class AutoencoderGenerator(GeneratorFamily):
 
     reconstructs = True
     samples_prior = False
+    setting_names = (*GeneratorFamily.setting_names, "recon_weight")
 
     def __init__(
         self,
@@ -108,17 +109,6 @@ class AutoencoderGenerator(GeneratorFamily):
 
     def _code_features(self) -> int:
         return self.latent_dim
-
-    def settings(self) -> dict[str, Any]:
-        """The constructor settings."""
-        return {
-            "size": self.size,
-            "upsample": self.upsample,
-            "latent_dim": self.latent_dim,
-            "width": self.width,
-            "max_channels": self.max_channels,
-            "recon_weight": self.recon_weight,
-        }
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] → codes ``(B, latent_dim)``."""
@@ -156,6 +146,7 @@ class VAEGenerator(AutoencoderGenerator):
     """
 
     samples_prior = True
+    setting_names = (*AutoencoderGenerator.setting_names, "kl_weight")
 
     def __init__(self, *, kl_weight: float = 0.05, **kwargs: Any) -> None:
         self.kl_weight = kl_weight
@@ -163,9 +154,6 @@ class VAEGenerator(AutoencoderGenerator):
 
     def _code_features(self) -> int:
         return 2 * self.latent_dim  # mu and log sigma^2
-
-    def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "kl_weight": self.kl_weight}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] → the posterior mean ``mu`` (the deterministic code)."""

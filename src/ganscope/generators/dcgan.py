@@ -9,8 +9,6 @@ upsampler (:data:`ganscope.layers.UPSAMPLERS`), which is what the zoo varies.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -87,16 +85,6 @@ class DCGANGenerator(GeneratorFamily):
             )
         self.blocks = nn.Sequential(*blocks)
         self.to_rgb = create_upsampler(upsample, chans[-1], 3)
-
-    def settings(self) -> dict[str, Any]:
-        """The constructor settings (saved in ``config.json``, enough to rebuild the model)."""
-        return {
-            "size": self.size,
-            "upsample": self.upsample,
-            "latent_dim": self.latent_dim,
-            "width": self.width,
-            "max_channels": self.max_channels,
-        }
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         self._check_z(z)

@@ -80,10 +80,12 @@ class GeneratorFamily(nn.Module):
     latent_dim: int
     reconstructs: bool = False
     samples_prior: bool = True
+    setting_names: tuple[str, ...] = ("size", "upsample", "latent_dim", "width", "max_channels")
+    """Constructor settings, each kept as an attribute of the same name."""
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings (saved in ``config.json``, enough to rebuild the model)."""
-        raise NotImplementedError
+        return {name: getattr(self, name) for name in self.setting_names}
 
     def _check_z(self, z: torch.Tensor) -> None:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:

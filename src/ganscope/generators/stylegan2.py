@@ -30,7 +30,6 @@ Noise: in training mode the noise maps are drawn from the step's :class:`torch.G
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -174,6 +173,8 @@ class StyleGAN2Generator(GeneratorFamily):
         torch.Size([2, 3, 16, 16])
     """
 
+    setting_names = (*GeneratorFamily.setting_names, "mapping_layers")
+
     def __init__(
         self,
         *,
@@ -202,17 +203,6 @@ class StyleGAN2Generator(GeneratorFamily):
             _SynthesisBlock(chans[i], chans[i + 1], 8 * 2**i, latent_dim, upsample, 2 * i + 1)
             for i in range(n_up)
         )
-
-    def settings(self) -> dict[str, Any]:
-        """The constructor settings."""
-        return {
-            "size": self.size,
-            "upsample": self.upsample,
-            "latent_dim": self.latent_dim,
-            "width": self.width,
-            "max_channels": self.max_channels,
-            "mapping_layers": self.mapping_layers,
-        }
 
     def map(self, z: torch.Tensor) -> torch.Tensor:
         """``z → w``: pixel norm (Karras et al. 2018), then the mapping MLP."""
