@@ -136,8 +136,8 @@ def addition(painter, concept: str, n_seeds: int) -> dict:
 def latency(painter, repeats: int) -> dict:
     from starlette.testclient import TestClient
 
-    from ganscope.dissect.dissection import run_generator
     from ganscope.generators import latents_for_seeds
+    from ganscope.generators.forward import run_generator
     from ganscope.paint import Edit, create_app, png_bytes
 
     S = painter.size

@@ -20,10 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import SpectralArtifactLabeler
-from ganscope.dissect.dissection import generator_latent_dim, module_device, run_generator
 from ganscope.dissect.hooks import record_layers
 from ganscope.dissect.intervention import Intervention, generate
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import generator_latent_dim, module_device, run_generator
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.progress import progress_bar
 

@@ -24,10 +24,10 @@ import torch
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import ConceptLabeler
-from ganscope.dissect.dissection import generator_latent_dim, module_device, run_generator
 from ganscope.dissect.hooks import edit_layer
 from ganscope.dissect.intervention import _concept_index, average_causal_effect, blend_units
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import generator_latent_dim, module_device, run_generator
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.progress import progress_bar
 

@@ -25,39 +25,11 @@ from ganscope.dissect.hooks import record_layers
 from ganscope.dissect.iou import IoUAccumulator
 from ganscope.dissect.stats import ReservoirQuantiles, TopKSamples
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import generator_latent_dim, module_device, run_generator
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.progress import progress_bar
 
-__all__ = [
-    "DissectionResult",
-    "dissect",
-    "generator_latent_dim",
-    "run_generator",
-    "upsample_features",
-]
-
-
-def generator_latent_dim(G: nn.Module, latent_dim: int | None) -> int:
-    """``latent_dim`` if given, else ``G.latent_dim``."""
-    dim = latent_dim if latent_dim is not None else getattr(G, "latent_dim", None)
-    if not isinstance(dim, int):
-        raise GanscopeError("pass latent_dim: the generator has no integer latent_dim attribute")
-    return dim
-
-
-def module_device(G: nn.Module, device: torch.device | str | None = None) -> torch.device:
-    """``device`` if given, else where ``G``'s parameters live (the CPU for a parameterless G)."""
-    if device is not None:
-        return torch.device(device)
-    p = next(G.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-def run_generator(G: nn.Module, z: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Tensor:
-    """``G(z)`` mapped from ``value_range`` to [0, 1] (ganscope's image convention)."""
-    lo, hi = value_range
-    out = G(z)
-    return ((out - lo) / (hi - lo)).clamp(0, 1)
+__all__ = ["DissectionResult", "dissect", "upsample_features"]
 
 
 def upsample_features(feats: Tensor, size: tuple[int, int]) -> Tensor:

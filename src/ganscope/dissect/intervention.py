@@ -23,13 +23,9 @@ import torch
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import ConceptLabeler, concept_masks
-from ganscope.dissect.dissection import (
-    generator_latent_dim,
-    module_device,
-    run_generator,
-)
 from ganscope.dissect.hooks import edit_layer
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import generator_latent_dim, module_device, run_generator
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.progress import progress_bar
 

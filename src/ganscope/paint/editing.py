@@ -26,10 +26,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganscope.dissect.concepts import ConceptLabeler, concept_masks
-from ganscope.dissect.dissection import generator_latent_dim, module_device, run_generator
 from ganscope.dissect.hooks import hook_layers
 from ganscope.dissect.intervention import blend_units
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import (
+    OUTPUT_RANGE,
+    generator_latent_dim,
+    module_device,
+    run_generator,
+)
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.paint.units import PaintUnits
 
@@ -212,7 +217,7 @@ class Painter:
         labeler: ConceptLabeler,
         units: PaintUnits,
         *,
-        value_range: tuple[float, float] = (-1.0, 1.0),
+        value_range: tuple[float, float] = OUTPUT_RANGE,
     ) -> None:
         self.G = G.eval()
         self.labeler = labeler

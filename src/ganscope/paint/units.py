@@ -35,10 +35,16 @@ from torch import Tensor, nn
 
 from ganscope.dissect.causal import causal_unit_search
 from ganscope.dissect.concepts import ConceptLabeler, concept_masks
-from ganscope.dissect.dissection import dissect, generator_latent_dim, module_device, run_generator
+from ganscope.dissect.dissection import dissect
 from ganscope.dissect.hooks import edit_layer, feature_layers
 from ganscope.dissect.intervention import blend_units
 from ganscope.errors import GanscopeError
+from ganscope.generators.forward import (
+    OUTPUT_RANGE,
+    generator_latent_dim,
+    module_device,
+    run_generator,
+)
 from ganscope.generators.sample import latents_for_seeds
 
 log = logging.getLogger("ganscope")
@@ -219,7 +225,7 @@ def edited_fraction(
     labeler: ConceptLabeler,
     concept: int,
     latents: Tensor,
-    value_range: tuple[float, float] = (-1.0, 1.0),
+    value_range: tuple[float, float] = OUTPUT_RANGE,
     *,
     value: float | Tensor = 0.0,
 ) -> float:
@@ -277,7 +283,7 @@ def find_paint_units(
     min_fraction: float = 0.002,
     insertion_scales: Sequence[float] = (1.0, 2.0, 3.0),
     seed: int = 0,
-    value_range: tuple[float, float] = (-1.0, 1.0),
+    value_range: tuple[float, float] = OUTPUT_RANGE,
 ) -> PaintUnits:
     """Find the causal units of every concept (see module docstring).
 
