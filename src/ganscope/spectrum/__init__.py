@@ -22,13 +22,16 @@ from ganscope.spectrum.color import LUMA_WEIGHTS, RgbToGray, rgb_to_gray
 from ganscope.spectrum.dct import DCTSpectrum, dct2, dct_basis, dct_spectrum
 from ganscope.spectrum.features import (
     FEATURE_KINDS,
+    FEATURES,
     PRESETS,
     DurallFeatures,
     FeatureLayout,
+    SpectralFeature,
     SpectralFeatures,
     durall_features,
     extract_features,
     feature_layout,
+    register_feature,
 )
 from ganscope.spectrum.fourier import (
     PowerSpectrum,
@@ -40,6 +43,7 @@ from ganscope.spectrum.fourier import (
 from ganscope.spectrum.stats import SpectrumStats, difference_spectrum
 
 __all__ = [
+    "FEATURES",
     "FEATURE_KINDS",
     "LUMA_WEIGHTS",
     "NORMALIZATIONS",
@@ -50,6 +54,7 @@ __all__ = [
     "FeatureLayout",
     "PowerSpectrum",
     "RgbToGray",
+    "SpectralFeature",
     "SpectralFeatures",
     "SpectrumStats",
     "azimuthal_mean_half",
@@ -69,6 +74,7 @@ __all__ = [
     "profile_frequencies",
     "projections",
     "radial_bins",
+    "register_feature",
     "resample_profile",
     "rgb_to_gray",
     "spline_matrix",

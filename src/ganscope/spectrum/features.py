@@ -1,7 +1,10 @@
-"""Fixed-length spectral feature vectors for detectors, and the ``durall`` preset.
+"""Fixed-length spectral feature vectors for detectors, a registry of them, and ``durall``.
 
-:func:`extract_features` is what ``SpectralDetector(features=...)`` and ``ganscope spectrum`` call.
-Each kind is a batched torch computation ``(B, C, H, W) -> (B, F)`` on the input's device:
+:func:`extract_features` is what ``SpectralDetector(features=...)``, ``ganscope spectrum --kind``,
+``ganscope detector train --features`` and the study call. Each kind is a class registered in
+:data:`FEATURES` (a :class:`SpectralFeature` decorated with :func:`register_feature`): a batched
+torch computation ``(B, C, H, W) -> (B, F)`` on the input's device, and its :class:`FeatureLayout`.
+The built-in kinds:
 
 ============== ==================================================================================
 kind           feature
@@ -23,16 +26,22 @@ spectrum of a real image is point symmetric, so the other half repeats them. ``b
 
 The ``durall`` preset reproduces the published feature of Durall et al. (2020, "Unmasking DeepFakes
 with simple features", code ``cc-hpc-itwm/DeepFakeDetection``) exactly, see :func:`durall_features`.
+
+A new kind is one subclass of :class:`SpectralFeature` decorated with ``@register_feature("name")``
+(here, or in a new module imported by ``spectrum/__init__.py``); every consumer and the tests
+parametrized over :data:`FEATURES` find it by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ganscope.registry import Registry
 from ganscope.spectrum.azimuthal import (
     azimuthal_mean_half,
     profile_frequencies,
@@ -43,29 +52,32 @@ from ganscope.spectrum.dct import dct_spectrum
 from ganscope.spectrum.fourier import _compute_dtype, log_magnitude, power_spectrum
 
 __all__ = [
+    "FEATURES",
     "FEATURE_KINDS",
     "PRESETS",
     "DurallFeatures",
     "FeatureLayout",
+    "SpectralFeature",
     "SpectralFeatures",
     "durall_features",
     "extract_features",
     "feature_layout",
+    "register_feature",
 ]
 
-#: Names accepted by :func:`extract_features`.
-FEATURE_KINDS: tuple[str, ...] = (
-    "azimuthal",
-    "horizontal",
-    "vertical",
-    "projections",
-    "fft2d",
-    "dct",
-)
+FEATURES = Registry("spectral feature", attr="kind")
+"""Registered feature kinds: name → :class:`SpectralFeature` subclass (in registration order)."""
+
+register_feature = FEATURES.register
+"""Class decorator adding a :class:`SpectralFeature` to :data:`FEATURES` (twice raises)."""
+
+FEATURE_KINDS = FEATURES
+"""The names accepted by :func:`extract_features`: :data:`FEATURES` itself (iterate it, or test
+``kind in FEATURE_KINDS``); kept under its older name."""
+
 #: Presets accepted by :func:`extract_features`.
 PRESETS: tuple[str, ...] = ("default", "durall")
 
-_ONE_D = ("azimuthal", "horizontal", "vertical", "projections")
 _DURALL_EPS = 1e-8
 _DURALL_SCALE = 20.0
 _DEFAULT_EPS = 1e-8
@@ -162,18 +174,180 @@ def _finish_1d(profile: Tensor, bins: int | None, durall: bool) -> Tensor:
     return profile
 
 
-def _check_args(kind: str, bins: int | None, preset: str) -> None:
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(FEATURE_KINDS)}; got {kind!r}")
+@dataclass(frozen=True)
+class FeatureLayout:
+    """What the values of a feature vector mean.
+
+    Attributes:
+        kind: the feature kind.
+        length: number of values ``F``.
+        segments: for 1D kinds, ``(name, frequencies)`` per consecutive part of the vector
+            (``projections`` has ``horizontal`` then ``vertical``); frequencies in cycles/pixel.
+        shape2d: for ``fft2d`` and ``dct``, the ``(H, W)`` the flat vector reshapes to.
+    """
+
+    kind: str
+    length: int
+    segments: tuple[tuple[str, np.ndarray], ...] = ()
+    shape2d: tuple[int, int] | None = None
+
+
+class SpectralFeature:
+    """One kind of feature: subclass, implement :meth:`compute` and :meth:`layout`, register.
+
+    :func:`extract_features` and :func:`feature_layout` check the arguments (``bins`` and the
+    ``durall`` preset only for ``one_d`` kinds) and divide by ``white`` before calling
+    :meth:`compute`, except for the ``durall`` preset, which receives ``white`` as it is.
+
+    Example:
+        >>> @register_feature("mean-log-power")  # doctest: +SKIP
+        ... class MeanLogPower(SpectralFeature):
+        ...     one_d = False
+        ...     def compute(self, x, *, bins, preset, white):
+        ...         return power_spectrum(x).flatten(1).mean(1, keepdim=True)
+        ...     def layout(self, H, W, *, bins, preset):
+        ...         return FeatureLayout(self.kind, 1)
+    """
+
+    kind: ClassVar[str] = ""
+    one_d: ClassVar[bool] = True
+    """A profile over frequency: accepts ``bins`` (resampling) and the ``durall`` preset."""
+    domain: ClassVar[str] = "fft"
+    """``"fft"`` or ``"dct"``: the transform the values come from (for plots)."""
+
+    def compute(self, x: Tensor, *, bins: int | None, preset: str, white: float) -> Tensor:
+        """Features ``(B, F)`` of images ``x`` ``(B, C, H, W)`` (already checked)."""
+        raise NotImplementedError
+
+    def layout(self, H: int, W: int, *, bins: int | None, preset: str) -> FeatureLayout:
+        """Length and frequency axis of :meth:`compute` for ``H x W`` images."""
+        raise NotImplementedError
+
+    def value_label(self, preset: str) -> str:
+        """What the values are, in words (for tables, plots and JSON)."""
+        if preset == "durall":
+            return "20 ln|F| (÷ first value)"
+        return "ln(|DCT| + 1e-12)" if self.domain == "dct" else "20 ln(|F| + 1e-8)"
+
+
+def _log_half(x: Tensor, preset: str, white: float) -> tuple[Tensor, float, float]:
+    """``(L, a, b)`` for the 1D kinds: the log spectrum ``a * L + b`` on the ``rfft2`` half,
+    ``(B, H, W//2+1)``, of ``x`` already in its compute dtype (see :func:`_durall_log_half`)."""
+    if preset == "durall":
+        logpow, a, b = _durall_log_half(x, white)
+        return logpow[:, 0], a, b
+    # ln(|F| + eps); the scale is linear, so it is applied after the reductions
+    half = log_magnitude(torch.fft.rfft2(rgb_to_gray(x))[:, 0], eps=_DEFAULT_EPS, scale=1.0)
+    return half, _DEFAULT_SCALE, 0.0
+
+
+def _axis(native: np.ndarray, bins: int | None) -> np.ndarray:
+    return native if bins is None else np.linspace(native[0], native[-1], bins)
+
+
+class _Projection(SpectralFeature):
+    """Shared by the projection kinds: ``parts`` names the profiles concatenated."""
+
+    parts: ClassVar[tuple[str, ...]] = ()
+
+    def compute(self, x: Tensor, *, bins: int | None, preset: str, white: float) -> Tensor:
+        dtype = x.dtype
+        x = x.to(_compute_dtype(x))  # durall runs in float64, see durall_features
+        half, a, b = _log_half(x, preset, white)
+        h, v = _half_projections(half, x.shape[-1])
+        profiles = {"horizontal": a * h + b, "vertical": a * v + b}
+        durall = preset == "durall"
+        return torch.cat([_finish_1d(profiles[p], bins, durall) for p in self.parts], -1).to(dtype)
+
+    def layout(self, H: int, W: int, *, bins: int | None, preset: str) -> FeatureLayout:
+        native = {"horizontal": np.arange(W // 2 + 1) / W, "vertical": np.arange(H // 2 + 1) / H}
+        segments = tuple((p, _axis(native[p], bins)) for p in self.parts)
+        return FeatureLayout(self.kind, sum(len(f) for _, f in segments), segments=segments)
+
+
+@register_feature("azimuthal")
+class Azimuthal(SpectralFeature):
+    """Azimuthal mean of the log spectrum over radius bins (Durall et al. 2020, eq. 2); with the
+    ``durall`` preset, :func:`durall_features`."""
+
+    def compute(self, x: Tensor, *, bins: int | None, preset: str, white: float) -> Tensor:
+        if preset == "durall":
+            return durall_features(x, bins=bins, white=white)
+        dtype = x.dtype
+        x = x.to(_compute_dtype(x))
+        half, a, b = _log_half(x, preset, white)
+        feats = a * azimuthal_mean_half(half, x.shape[-1]) + b
+        return _finish_1d(feats, bins, False).to(dtype)
+
+    def layout(self, H: int, W: int, *, bins: int | None, preset: str) -> FeatureLayout:
+        if preset == "durall":
+            native = profile_frequencies(H, W, center="durall")[1:-1]
+        else:
+            native = profile_frequencies(H, W)
+        segments = (("azimuthal", _axis(native, bins)),)
+        return FeatureLayout(self.kind, len(segments[0][1]), segments=segments)
+
+
+@register_feature("horizontal")
+class Horizontal(_Projection):
+    """Mean over rows of the log spectrum, horizontal frequencies ``0 .. W//2`` / W."""
+
+    parts = ("horizontal",)
+
+
+@register_feature("vertical")
+class Vertical(_Projection):
+    """Mean over columns of the log spectrum, vertical frequencies ``0 .. H//2`` / H."""
+
+    parts = ("vertical",)
+
+
+@register_feature("projections")
+class Projections(_Projection):
+    """``horizontal`` then ``vertical``, concatenated."""
+
+    parts = ("horizontal", "vertical")
+
+
+@register_feature("fft2d")
+class FFT2D(SpectralFeature):
+    """The flattened centred log spectrum :func:`~ganscope.spectrum.power_spectrum`, ``H * W``."""
+
+    one_d = False
+
+    def compute(self, x: Tensor, *, bins: int | None, preset: str, white: float) -> Tensor:
+        return power_spectrum(x).flatten(1)
+
+    def layout(self, H: int, W: int, *, bins: int | None, preset: str) -> FeatureLayout:
+        return FeatureLayout(self.kind, H * W, shape2d=(H, W))
+
+
+@register_feature("dct")
+class DCT(FFT2D):
+    """The flattened log-abs orthonormal DCT-II of the luma (Frank et al. 2020), ``H * W``."""
+
+    domain = "dct"
+
+    def compute(self, x: Tensor, *, bins: int | None, preset: str, white: float) -> Tensor:
+        return dct_spectrum(rgb_to_gray(x)).flatten(1)
+
+
+def _check_args(kind: str, bins: int | None, preset: str) -> SpectralFeature:
+    """The registered feature ``kind``, after checking ``bins`` and ``preset`` against it."""
+    if kind not in FEATURES:
+        raise ValueError(f"kind must be one of {', '.join(FEATURES)}; got {kind!r}")
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {preset!r}")
-    if kind not in _ONE_D:
+    feature: SpectralFeature = FEATURES[kind]()
+    if not feature.one_d:
+        one_d = ", ".join(k for k, cls in FEATURES.items() if cls.one_d)
         if bins is not None:
-            raise ValueError(f"bins applies to 1D features ({', '.join(_ONE_D)}), not {kind}")
+            raise ValueError(f"bins applies to 1D features ({one_d}), not {kind}")
         if preset != "default":
             raise ValueError(f"preset {preset!r} applies to 1D features, not {kind}")
     if bins is not None and bins < 1:
         raise ValueError(f"bins must be positive, got {bins}")
+    return feature
 
 
 def extract_features(
@@ -183,7 +357,7 @@ def extract_features(
 
     Args:
         x: images in [0, 1], RGB or gray, any size (every image of a batch has the same size).
-        kind: one of :data:`FEATURE_KINDS`.
+        kind: a name registered in :data:`FEATURES`.
         bins: resample 1D features to this many values (``None``: native length).
         preset: ``"default"`` or ``"durall"``. ``durall`` with ``azimuthal`` is
             :func:`durall_features`; with the projections it applies the same spectrum
@@ -204,51 +378,10 @@ def extract_features(
         torch.Size([4, 18])
     """
     check_image(x)
-    _check_args(kind, bins, preset)
+    feature = _check_args(kind, bins, preset)
     if white != 1.0 and preset != "durall":
         x = x / white
-    if kind == "fft2d":
-        return power_spectrum(x).flatten(1)
-    if kind == "dct":
-        return dct_spectrum(rgb_to_gray(x)).flatten(1)
-    if kind == "azimuthal" and preset == "durall":
-        return durall_features(x, bins=bins, white=white)
-    dtype = x.dtype
-    durall = preset == "durall"  # runs in float64, see durall_features
-    x = x.to(_compute_dtype(x))
-    W = x.shape[-1]
-    if durall:
-        logpow, a, b = _durall_log_half(x, white)
-        half = logpow[:, 0]
-    else:
-        # ln(|F| + eps); the scale is linear, so it is applied after the reductions
-        half = log_magnitude(torch.fft.rfft2(rgb_to_gray(x))[:, 0], eps=_DEFAULT_EPS, scale=1.0)
-        a, b = _DEFAULT_SCALE, 0.0
-    if kind == "azimuthal":
-        feats = a * azimuthal_mean_half(half, W) + b
-        return _finish_1d(feats, bins, durall).to(dtype)
-    h, v = _half_projections(half, W)
-    h, v = a * h + b, a * v + b
-    parts = {"horizontal": (h,), "vertical": (v,), "projections": (h, v)}[kind]
-    return torch.cat([_finish_1d(p, bins, durall) for p in parts], dim=-1).to(dtype)
-
-
-@dataclass(frozen=True)
-class FeatureLayout:
-    """What the values of a feature vector mean.
-
-    Attributes:
-        kind: the feature kind.
-        length: number of values ``F``.
-        segments: for 1D kinds, ``(name, frequencies)`` per consecutive part of the vector
-            (``projections`` has ``horizontal`` then ``vertical``); frequencies in cycles/pixel.
-        shape2d: for ``fft2d`` and ``dct``, the ``(H, W)`` the flat vector reshapes to.
-    """
-
-    kind: str
-    length: int
-    segments: tuple[tuple[str, np.ndarray], ...] = ()
-    shape2d: tuple[int, int] | None = None
+    return feature.compute(x, bins=bins, preset=preset, white=white)
 
 
 def feature_layout(
@@ -260,25 +393,7 @@ def feature_layout(
         >>> feature_layout("azimuthal", 32, 32, bins=10).length
         10
     """
-    _check_args(kind, bins, preset)
-    if kind in ("fft2d", "dct"):
-        return FeatureLayout(kind, H * W, shape2d=(H, W))
-
-    def axis(native: np.ndarray) -> np.ndarray:
-        return native if bins is None else np.linspace(native[0], native[-1], bins)
-
-    segments: list[tuple[str, np.ndarray]] = []
-    if kind == "azimuthal":
-        if preset == "durall":
-            native = profile_frequencies(H, W, center="durall")[1:-1]
-        else:
-            native = profile_frequencies(H, W)
-        segments.append(("azimuthal", axis(native)))
-    if kind in ("horizontal", "projections"):
-        segments.append(("horizontal", axis(np.arange(W // 2 + 1) / W)))
-    if kind in ("vertical", "projections"):
-        segments.append(("vertical", axis(np.arange(H // 2 + 1) / H)))
-    return FeatureLayout(kind, sum(len(f) for _, f in segments), segments=tuple(segments))
+    return _check_args(kind, bins, preset).layout(H, W, bins=bins, preset=preset)
 
 
 class SpectralFeatures(nn.Module):
