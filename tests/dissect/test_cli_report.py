@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 
-from ganscope.dissect.report import outline_regions, png_data_uri
+from ganscope.dissect.report import outline_regions
+from ganscope.report.html import data_uri_png
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +222,7 @@ def test_outline_regions():
     assert torch.equal(drawn, ring)
 
 
-def test_png_data_uri_roundtrip():
+def test_data_uri_png_roundtrip():
     import base64
     import io
 
@@ -229,7 +230,7 @@ def test_png_data_uri_roundtrip():
     from PIL import Image
 
     img = torch.rand(3, 4, 5)
-    uri = png_data_uri(img, scale=2)
+    uri = data_uri_png(img, scale=2)
     raw = base64.b64decode(uri.split(",", 1)[1])
     arr = np.array(Image.open(io.BytesIO(raw)))
     assert arr.shape == (8, 10, 3)

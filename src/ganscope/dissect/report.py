@@ -1,4 +1,5 @@
-"""A self-contained HTML page per dissection: images inlined as base64 PNG, opens offline.
+"""The dissection page: self-contained HTML (:class:`ganscope.report.html.HtmlReport`), images
+inlined as base64 PNG, opens offline.
 
 Per layer: how many units match each concept (the "comparing layers" summary of Bau et al.,
 fig. 4), then per unit its label, IoU with bootstrap interval, threshold, and its top activating
@@ -7,42 +8,23 @@ samples with the thresholded region outlined in yellow.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
 
-from ganscope.dissect.dissection import (
-    DissectionResult,
-    generator_latent_dim,
-    module_device,
-    run_generator,
-    upsample_features,
-)
+from ganscope.dissect.dissection import DissectionResult, upsample_features
 from ganscope.dissect.hooks import record_layers
+from ganscope.generators.forward import generator_latent_dim, module_device, run_generator
 from ganscope.generators.sample import latents_for_seeds
+from ganscope.report.html import Html, HtmlReport, PngLike, bar_tag, code, image_tag
 
-__all__ = ["outline_regions", "png_data_uri", "render_report", "top_sample_strips", "write_report"]
+__all__ = ["outline_regions", "render_report", "top_sample_strips", "write_report"]
 
 _OUTLINE = torch.tensor([1.0, 0.9, 0.0])  # yellow
-
-
-def png_data_uri(image: Tensor, *, scale: int = 1) -> str:
-    """``(3, H, W)`` in [0, 1] → ``data:image/png;base64,...`` (nearest-neighbour ``scale``)."""
-    arr = (image.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    img = Image.fromarray(arr)
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+_SCALE = 2  # samples are shown enlarged, pixelated
 
 
 def outline_regions(images: Tensor, masks: Tensor, color: Tensor = _OUTLINE) -> Tensor:
@@ -97,14 +79,6 @@ def top_sample_strips(
     return strips
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:1em 0}td,th{padding:3px 8px;border-bottom:1px solid #ddd;
-text-align:left}th{background:#f4f4f4}.bar{background:#4a7bd0;height:12px;display:inline-block}
-.unit img{image-rendering:pixelated;vertical-align:middle}.muted{color:#888}code{background:#f4f4f4}
-"""
-
-
 def render_report(
     results: Sequence[DissectionResult],
     strips: dict[str, dict[int, Tensor]],
@@ -112,72 +86,56 @@ def render_report(
     title: str,
     min_iou: float = 0.04,
     notes: Sequence[str] = (),
-    figures: Sequence[tuple[str, Tensor]] = (),
+    figures: Sequence[tuple[str, PngLike]] = (),
 ) -> str:
-    """The HTML text: a summary of units per concept and layer, optional ``figures`` (title,
-    ``(3, H, W)`` image), then a section per layer."""
-    esc = html.escape
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-        f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>",
-    ]
+    """The HTML text: a summary of units per concept and layer, optional ``figures`` (caption,
+    PNG bytes or file, or an image ``(3, H, W)`` in [0, 1], shown enlarged), then a section per
+    layer with the units of ``strips`` (``{layer: {unit: image}}``)."""
+    page = HtmlReport(title)
     for note in notes:
-        parts.append(f"<p class='muted'>{esc(note)}</p>")
-    labels = list(results[0].labels) if results else []
+        page.paragraph(note, css_class="muted")
     # Comparing layers: units whose best concept is c with IoU > min_iou.
-    parts.append(
-        f"<h2>Units per concept (best match, IoU &gt; {min_iou})</h2><table><tr><th>concept</th>"
-    )
-    parts += [f"<th>{esc(r.layer)}</th>" for r in results]
-    parts.append("</tr>")
+    page.heading(f"Units per concept (best match, IoU > {min_iou})")
     summaries = [r.summary(min_iou=min_iou) for r in results]
     top = max([max(s.values(), default=0) for s in summaries], default=0) or 1
-    for c in labels:
-        parts.append(f"<tr><td>{esc(c)}</td>")
-        for s in summaries:
-            n = s.get(c, 0)
-            parts.append(
-                f"<td><span class='bar' style='width:{int(120 * n / top)}px'></span> {n}</td>"
-            )
-        parts.append("</tr>")
-    parts.append("</table>")
+    labels = list(results[0].labels) if results else []
+    rows = [[c, *(bar_tag(s.get(c, 0) / top, str(s.get(c, 0))) for s in summaries)] for c in labels]
+    page.table(["concept", *(r.layer for r in results)], rows, css_class="left")
     for caption, image in figures:
-        parts.append(f"<h2>{esc(caption)}</h2><p><img src='{png_data_uri(image, scale=2)}'></p>")
+        page.figure(image, caption, scale=_SCALE)
     for r in results:
+        page.heading(Html(f"Layer {code(r.layer)}: {r.n_units} units"))
+        page.paragraph(
+            f"Threshold: each unit's {r.quantile} quantile over all upsampled pixels of "
+            f"{len(r.seeds)} samples ({r.settings.get('estimator', '')}). IoU pooled over the "
+            "samples; interval: 95% bootstrap over samples."
+        )
         idx, best = r.best_concept()
-        order = torch.argsort(best, descending=True, stable=True).tolist()
-        parts.append(f"<h2>Layer <code>{esc(r.layer)}</code>: {r.n_units} units</h2>")
-        parts.append(
-            f"<p>Threshold: each unit's {r.quantile} quantile over all upsampled pixels of "
-            f"{len(r.seeds)} samples ({esc(str(r.settings.get('estimator', '')))}). "
-            "IoU pooled over "
-            "the samples; interval: 95% bootstrap over samples.</p>"
-        )
-        parts.append(
-            "<table><tr><th>unit</th><th>label</th><th>IoU</th><th>95% interval</th>"
-            "<th>threshold</th><th>top samples (region outlined)</th></tr>"
-        )
         layer_strips = strips.get(r.layer, {})
-        for u in order:
+        rows = []
+        for u in torch.argsort(best, descending=True, stable=True).tolist():
             if u not in layer_strips:
                 continue
             k = int(idx[u])
-            label = r.labels[k] if r.labels and best[u] > min_iou else "—"
-            interval = f"{r.iou_low[u, k]:.3f}–{r.iou_high[u, k]:.3f}" if r.labels else ""
-            img = f"<img src='{png_data_uri(layer_strips[u], scale=2)}'>"
-            parts.append(
-                f"<tr class='unit'><td>{u}</td><td>{esc(label)}</td><td>{float(best[u]):.3f}</td>"
-                f"<td>{interval}</td><td>{float(r.thresholds[u]):.3g}</td><td>{img}</td></tr>"
+            rows.append(
+                [
+                    u,
+                    r.labels[k] if r.labels and best[u] > min_iou else "—",
+                    f"{float(best[u]):.3f}",
+                    f"{r.iou_low[u, k]:.3f}–{r.iou_high[u, k]:.3f}" if r.labels else "",
+                    f"{float(r.thresholds[u]):.3g}",
+                    image_tag(layer_strips[u], alt=f"unit {u}", scale=_SCALE),
+                ]
             )
-        shown = len(layer_strips)
-        parts.append("</table>")
-        if shown < r.n_units:
-            parts.append(
-                f"<p class='muted'>{shown} of {r.n_units} units shown (highest IoU first); "
-                "all are in results.json.</p>"
+        header = ["unit", "label", "IoU", "95% interval", "threshold"]
+        page.table([*header, "top samples (region outlined)"], rows, css_class="left")
+        if len(layer_strips) < r.n_units:
+            page.paragraph(
+                f"{len(layer_strips)} of {r.n_units} units shown (highest IoU first); "
+                "all are in results.json.",
+                css_class="muted",
             )
-    parts.append("</body></html>")
-    return "".join(parts)
+    return page.render()
 
 
 def write_report(
@@ -192,7 +150,7 @@ def write_report(
     latent_dim: int | None = None,
     value_range: tuple[float, float] = (0.0, 1.0),
     notes: Sequence[str] = (),
-    figures: Sequence[tuple[str, Tensor]] = (),
+    figures: Sequence[tuple[str, PngLike]] = (),
 ) -> Path:
     """Render the top samples of the ``max_units`` best-matching units per layer and write the
     page atomically."""

@@ -16,7 +16,6 @@ the same image.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from ganscope.generators.forward import (
 )
 from ganscope.generators.sample import latents_for_seeds
 from ganscope.paint.units import PaintUnits
+from ganscope.report.html import png_bytes
 
 __all__ = [
     "MAX_EDITS",
@@ -183,17 +183,6 @@ def _parse_mask(raw: Any, size: int, where: str) -> Tensor:
             if isinstance(v, bool) or v not in (0, 1):
                 raise GanscopeError(shape_msg)
     return torch.tensor(raw, dtype=torch.float32)
-
-
-def png_bytes(image: Tensor) -> bytes:
-    """``(3, H, W)`` in [0, 1] (or ``(H, W)``) → PNG file bytes."""
-    from PIL import Image
-
-    from ganscope.io.writers import to_uint8
-
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 class Painter:
