@@ -98,6 +98,33 @@ def test_header_size_equals_decoded_size_and_read_size(files):
         assert read_luma_size(path) == load_luma(path).shape == read_size(path), name
 
 
+def test_direct_jpeg_path_is_taken_and_equals_pillows_general_path(files, tmp_path, monkeypatch):
+    """The fast JPEG path hands the file to libjpeg as Image.open + draft + load would: it decodes
+    every 1- and 3-component JPEG to the same plane, and declines CMYK and truncated files (the
+    general path then decodes them or gives its reason)."""
+    from ganscope.io import luma
+
+    jpegs = {n: p for n, p in files.items() if n.endswith(".jpg")}
+    fast = {n: luma._jpeg_luma_direct(p, 10**9) for n, p in jpegs.items()}
+    assert all(v is not None for v in fast.values()), [n for n, v in fast.items() if v is None]
+    monkeypatch.setattr(luma, "_jpeg_luma_direct", lambda path, max_pixels: None)
+    for name, path in jpegs.items():
+        np.testing.assert_array_equal(fast[name], load_luma(path), err_msg=name)
+    monkeypatch.undo()
+
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(_smooth_rgb(24, 32, 3)).convert("CMYK").save(cmyk, quality=90)
+    assert luma._jpeg_luma_direct(cmyk, 10**9) is None
+    assert load_luma(cmyk).shape == (24, 32)
+    data = jpegs["noise.jpg"].read_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) // 2])
+    assert luma._jpeg_luma_direct(cut, 10**9) is None
+    with pytest.raises(ImageReadError, match="truncated"):
+        load_luma(cut)
+    assert luma._jpeg_luma_direct(jpegs["noise.jpg"], 40 * 56 - 1) is None  # over max_pixels
+
+
 def test_fixed_point_rules_by_hand():
     rgb = np.array([[[2, 108, 79], [158, 104, 15], [7, 7, 7]]], dtype=np.uint8)
     # libpng: (9797*158 + 19234*104 + 3737*15) / 32768 = 109.995, truncated to 109, while

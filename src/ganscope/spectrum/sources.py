@@ -35,7 +35,7 @@ from torch import Tensor
 from ganscope import __version__
 from ganscope.errors import GanscopeError, ImageReadError
 from ganscope.io import atomic_path, errors_json, open_text
-from ganscope.io.luma import iter_luma_batches, read_luma_size
+from ganscope.io.luma import LumaBatch, iter_luma_batches, read_luma_size
 from ganscope.progress import progress_bar
 from ganscope.spectrum.features import FeatureLayout, extract_features, feature_layout
 from ganscope.spectrum.fourier import power_spectrum
@@ -141,8 +141,8 @@ class SpectrumAnalysis:
         sources: per source, in the order given (the first is the reference for differences).
         bad: unreadable or too-small files, ``(path, reason)``, in the order met.
         n_cropped: images centre-cropped to ``size``.
-        decode_seconds: time spent waiting for decoded batches.
-        feature_seconds: time spent computing features and statistics.
+        decode_seconds: time the caller spent waiting for batches (decoded, with features).
+        feature_seconds: thread time spent on features, summed over the decoding threads.
     """
 
     kind: str
@@ -192,9 +192,9 @@ def analyze_sources(
         on_batch: receives ``(paths, features)`` per batch, e.g. to stream CSV rows, so that
             features of 100k images are never held in memory.
         min_size: smaller images are bad files.
-        workers: decoding threads. On CPU the features use the calling thread only while
-            decoders run beside it (their time dominates, and torch's spinning intra-op threads
-            would compete with them for the cores).
+        workers: decoding threads; each also computes the features of the batch it decoded
+            (torch releases the GIL), so on CPU torch should use one intra-op thread per worker
+            (its spinning intra-op threads would compete with the workers for the cores).
 
     Raises:
         GanscopeError: bad settings, or no readable image at all.
@@ -222,6 +222,16 @@ def analyze_sources(
     # durall: float64, so that 20 ln|F| of the 0..255 integers is reproduced to rounding
     dtype = torch.float64 if preset == "durall" else torch.float32
     total = sum(len(f) for f in plan.files.values())
+
+    def transform(batch: LumaBatch) -> tuple[Tensor, Tensor | None, float]:
+        # runs in a decoding thread: torch releases the GIL, so features use every core
+        t = time.perf_counter()
+        with torch.no_grad():
+            images = batch.luma.to(device, dtype)  # 0..255
+            feats = extract_features(images, kind, bins=bins, preset=preset, white=255.0)
+            spec = _spectrum_2d(images / 255.0, kind, feats, plan.size) if spectra else None
+            return feats.cpu(), spec, time.perf_counter() - t
+
     with progress_bar(total, "spectra") as bar:
         for name, files in plan.files.items():
             src = SourceSpectra(name, spectrum=SpectrumStats() if spectra else None)
@@ -234,26 +244,21 @@ def analyze_sources(
                 min_size=min_size,
                 errors=bad,
                 workers=workers,
+                apply=transform,
             )
-            while True:
-                t0 = time.perf_counter()
-                batch = next(batches, None)
-                t1 = time.perf_counter()
-                result.decode_seconds += t1 - t0
-                if batch is None:
-                    break
-                with torch.no_grad():
-                    images = batch.luma.to(device, dtype)  # 0..255
-                    feats = extract_features(images, kind, bins=bins, preset=preset, white=255.0)
-                    src.features.update(feats)
-                    if src.spectrum is not None:
-                        src.spectrum.update(_spectrum_2d(images / 255.0, kind, feats, plan.size))
-                    feats_cpu = feats.cpu()
-                result.feature_seconds += time.perf_counter() - t1
+            t0 = time.perf_counter()
+            for batch in batches:
+                feats, spec, seconds = batch.result
+                result.decode_seconds += time.perf_counter() - t0
+                result.feature_seconds += seconds
+                src.features.update(feats)
+                if spec is not None and src.spectrum is not None:
+                    src.spectrum.update(spec)
                 if on_batch is not None:
-                    on_batch(batch.paths, feats_cpu)
+                    on_batch(batch.paths, feats)
                 bar.advance(len(batch.paths) + len(bad) - n_bad, source=name)
                 n_bad = len(bad)
+                t0 = time.perf_counter()
             bar.advance(len(bad) - n_bad, source=name)
             if src.count == 0:
                 log.warning("source %s has no readable image left", name)
