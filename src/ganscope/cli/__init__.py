@@ -6,6 +6,7 @@ traceback; 1 a bug (the traceback is shown so it can be reported).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -16,23 +17,55 @@ try:  # typer >= 0.20 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
-from ganscope.cli import (
-    antialias,
-    data,
-    detector,
-    dissect,
-    gan,
-    paint,
-    seeing,
-    spectrum,
-    study,
-    zoo,
-)
-from ganscope.cli.options import app, echo_lossless
+from ganscope.cli.options import app as _root_app
+from ganscope.cli.options import echo_lossless
 from ganscope.errors import GanscopeError
 
-for _module in (data, spectrum, gan, detector, dissect, study, paint, seeing, zoo, antialias):
-    _module.register(app)
+COMMANDS: dict[str, str] = {
+    "data": "data",
+    "spectrum": "spectrum",
+    "gan": "gan",
+    "zoo": "zoo",
+    "detector": "detector",
+    "detect": "detector",
+    "dissect": "dissect",
+    "intervene": "dissect",
+    "scenes-demo": "dissect",
+    "study": "study",
+    "paint": "paint",
+    "seeing": "seeing",
+    "antialias": "antialias",
+}
+"""Top-level command -> the ``ganscope.cli`` module whose ``register(app)`` adds it. ``main``
+imports only the module of the command it runs (``ganscope spectrum`` imports neither the
+detectors nor the generators); ``--help`` and unknown commands load them all. A test checks
+this table against what the modules register."""
+
+_registered: set[str] = set()
+
+
+def load_commands(*modules: str) -> typer.Typer:
+    """Register the commands of ``modules`` (all of them when none is named) on the root app."""
+    for name in modules or dict.fromkeys(COMMANDS.values()):
+        if name not in _registered:
+            importlib.import_module(f"ganscope.cli.{name}").register(_root_app)
+            _registered.add(name)
+    return _root_app
+
+
+def _command_of(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+        if arg in ("--help", "-h"):
+            return None
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the complete app, e.g. for typer's CliRunner
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,8 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     A usage error (click's) and a :class:`GanscopeError` from the library become one line on
     stderr and exit 2; anything else is a bug and keeps its traceback (exit 1).
     """
+    args = sys.argv[1:] if argv is None else argv
+    command = _command_of(args)
+    load_commands(*([COMMANDS[command]] if command in COMMANDS else []))
     try:
-        code = app(args=argv, prog_name="ganscope", standalone_mode=False)
+        code = _root_app(args=args, prog_name="ganscope", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as err:
         err.show()
         sys.exit(2)
@@ -71,4 +107,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "load_commands", "main"]
