@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from ganscope.cli import main
-from ganscope.cli.detector import _AUGMENT
+from ganscope.cli.detector import Augment
 from ganscope.detectors import CNNDetector, gaussian_blur, load_detector, save_detector
 from ganscope.detectors.augment import (
     AUGMENTATIONS,
@@ -46,7 +46,7 @@ def test_policies_and_auto_by_data_size():
     assert resolve_augment("none", 10) == "none"
     with pytest.raises(GanscopeError, match="choose from"):
         resolve_augment("blurry", 10)
-    assert tuple(_AUGMENT) == AUGMENTATIONS  # the CLI's copy of the names
+    assert tuple(a.value for a in Augment) == AUGMENTATIONS  # the CLI reads the library's names
 
 
 def test_random_dihedral_gives_each_of_the_8_symmetries():

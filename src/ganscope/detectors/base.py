@@ -80,6 +80,11 @@ def as_labels(y: Any, n: int) -> np.ndarray:
     return yy.astype(np.int64)
 
 
+def is_fake(p_fake: np.ndarray, threshold: float) -> np.ndarray:
+    """The decision rule of every detector: fake where ``P(fake) > threshold`` (boolean)."""
+    return np.asarray(p_fake) > threshold
+
+
 class BaseDetector(ClassifierMixin, BaseEstimator):
     """Base class: scikit-learn estimator conventions plus ganscope's save/load hooks.
 
@@ -98,7 +103,7 @@ class BaseDetector(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Labels ``(N,)``: 1 (fake) where ``P(fake) > threshold_``, else 0."""
         check_is_fitted(self, "threshold_")
-        return (self.predict_proba(X)[:, 1] > self.threshold_).astype(np.int64)
+        return is_fake(self.predict_proba(X)[:, 1], self.threshold_).astype(np.int64)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """P(fake) ``(N,)``, for scikit-learn scorers that ask for a score."""

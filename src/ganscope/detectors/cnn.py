@@ -30,13 +30,11 @@ from ganscope.detectors.augment import (
     wang_augment,
 )
 from ganscope.detectors.base import BaseDetector, as_images, as_labels, register_detector
+from ganscope.detectors.inputs import CNN_INPUTS, cnn_input
 from ganscope.detectors.networks import ARCHITECTURES, create_network
 from ganscope.errors import GanscopeError
 from ganscope.metrics.classification import average_precision, calibrate_threshold
 from ganscope.progress import progress_bar
-
-CNN_INPUTS = ("rgb", "npr", "fft", "dct")
-"""What a :class:`CNNDetector` sees: ``rgb``, ``npr``, ``fft`` or ``dct``."""
 
 NEAR_CHANCE_MARGIN = 0.15
 """A validation AP less than this above chance (the fraction of fakes) counts as near chance."""
@@ -45,65 +43,24 @@ MIN_TRAINING_STEPS = 500
 """``epochs=None`` trains for at least this many optimizer steps (at least 20 epochs, at most
 100): on a few hundred images 20 epochs are only ~150 steps, too few to learn anything."""
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _imagenet_normalize(x: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device, dtype=x.dtype)[:, None, None]
-    std = torch.tensor(IMAGENET_STD, device=x.device, dtype=x.dtype)[:, None, None]
-    return (x - mean) / std
-
-
-def npr_residual(x: torch.Tensor) -> torch.Tensor:
-    """Neighbouring Pixel Relationships: ``x - up(down(x))``, nearest down and up by 2.
-
-    Tan et al., "Rethinking the Up-Sampling Operations in CNN-based Generative Network for
-    Generalizable Deepfake Detection", CVPR 2024, eq. 1. Zero on images that are constant on
-    2x2 blocks (exactly what nearest up-sampling makes).
-
-    Shape:
-        ``(B, C, H, W)`` to ``(B, C, H, W)``; odd sizes are handled (the last row/column of a
-        block is repeated).
-    """
-    H, W = x.shape[-2:]
-    down = F.interpolate(x, size=(max(1, H // 2), max(1, W // 2)), mode="nearest")
-    up = F.interpolate(down, size=(H, W), mode="nearest")
-    return x - up
-
-
-def cnn_input(x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Map images ``(B, 3, H, W)`` in [0, 1] to what the network sees (before standardization).
-
-    - ``rgb``: ImageNet mean/std normalization (Wang et al. 2020; what CNNDetection weights want).
-    - ``npr``: NPR of the normalized image, times 2/3 (Tan et al. 2024's reference code).
-    - ``fft``: ``log(|F| + 1e-6)`` of the orthonormal, centred 2D FFT per channel.
-    - ``dct``: ``log(|DCT| + 1e-6)`` of the orthonormal 2D DCT-II per channel (Frank et al.).
-    """
-    if kind == "rgb":
-        return _imagenet_normalize(x)
-    if kind == "npr":
-        return npr_residual(_imagenet_normalize(x)) * (2.0 / 3.0)
-    if kind == "fft":
-        spec = torch.fft.fftshift(torch.fft.fft2(x, norm="ortho"), dim=(-2, -1))
-        return torch.log(spec.abs() + 1e-6)
-    if kind == "dct":
-        from ganscope.spectrum import dct2
-
-        return torch.log(dct2(x).abs() + 1e-6)
-    raise GanscopeError(f"unknown CNN input {kind!r}; choose from {', '.join(CNN_INPUTS)}")
-
 
 def resolve_device_name(name: str) -> torch.device:
-    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda[:n]``."""
+    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; asking for a
+    GPU that is not there is the user's error, for every model type alike."""
     name = str(name).lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GanscopeError("device cuda was asked for, but no CUDA device is available")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise GanscopeError(f"device must be auto, cpu or cuda, not {name!r}")
-    return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise GanscopeError("device cuda was asked for, but no CUDA device is available")
+        if int(name[5:] or 0) >= torch.cuda.device_count():
+            raise GanscopeError(
+                f"device {name}: only {torch.cuda.device_count()} CUDA device(s) available"
+            )
+        return torch.device(name)
+    raise GanscopeError(f"device must be auto, cpu, cuda or cuda:N, not {name!r}")
 
 
 def _stratified_split(

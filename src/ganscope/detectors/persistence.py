@@ -14,6 +14,7 @@ from typing import Any
 import sklearn
 
 from ganscope.checkpoint import load_checkpoint, save_checkpoint
+from ganscope.detectors import cnn, spectral  # noqa: F401 (registers the built-in detectors)
 from ganscope.detectors.base import DETECTORS, BaseDetector
 from ganscope.errors import GanscopeError
 

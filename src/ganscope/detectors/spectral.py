@@ -17,24 +17,20 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
 from ganscope.detectors.augment import center_crop
 from ganscope.detectors.base import BaseDetector, as_images, as_labels, register_detector
+from ganscope.detectors.classifiers import build_classifier
 from ganscope.detectors.sklearn_state import decode_state, encode_state
 from ganscope.errors import GanscopeError
 from ganscope.progress import progress_bar
+from ganscope.spectrum.features import FEATURES, extract_features
 
-SPECTRAL_FEATURES = ("azimuthal", "projections", "dct", "fft2d")
-"""Feature kinds a spectral detector can learn from (computed by :mod:`ganscope.spectrum`)."""
-
-CLASSIFIERS = ("logreg", "svm-linear", "svm-rbf", "random-forest", "mlp")
-"""Supervised learners of :class:`SpectralDetector` (also the CLI's ``--method`` names)."""
+SPECTRAL_FEATURES = FEATURES
+"""Feature kinds a spectral detector can learn from: every kind registered in
+:data:`ganscope.spectrum.FEATURES` (this is that registry)."""
 
 _CHUNK = 256  # images per feature-extraction call: bounds memory for large X
 
@@ -47,8 +43,6 @@ def spectral_features(
     A thin wrapper around :func:`ganscope.spectrum.extract_features` that bounds memory and
     reports progress.
     """
-    from ganscope.spectrum import extract_features
-
     x = as_images(X)
     out = []
     # A bar only for large inputs: callers that stream small batches draw their own.
@@ -103,9 +97,9 @@ class SpectralFeatureExtractor(TransformerMixin, BaseEstimator):
 
 
 def _check_kind(features: str) -> None:
-    if features not in SPECTRAL_FEATURES:
+    if features not in FEATURES:
         raise GanscopeError(
-            f"unknown spectral features {features!r}; choose from {', '.join(SPECTRAL_FEATURES)}"
+            f"unknown spectral features {features!r}; choose from {', '.join(FEATURES)}"
         )
 
 
@@ -121,29 +115,16 @@ def _fixed_size(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return center_crop(x, size)
 
 
-def build_classifier(name: str, *, C: float = 1.0, seed: int = 0) -> Any:
-    """The scikit-learn learner behind ``classifier=name`` (see :data:`CLASSIFIERS`)."""
-    if name == "logreg":
-        return LogisticRegression(C=C, max_iter=5000, random_state=seed)
-    if name == "svm-linear":
-        return SVC(kernel="linear", C=C, random_state=seed)
-    if name == "svm-rbf":
-        return SVC(kernel="rbf", C=C, gamma="scale", random_state=seed)
-    if name == "random-forest":
-        return RandomForestClassifier(n_estimators=100, random_state=seed)
-    if name == "mlp":
-        return MLPClassifier(hidden_layer_sizes=(64,), alpha=1e-3, max_iter=2000, random_state=seed)
-    raise GanscopeError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")
-
-
 @register_detector("spectral")
 class SpectralDetector(BaseDetector):
     """Spectral features, standardization, then a classical classifier (Durall et al. 2020).
 
     Args:
-        features: ``azimuthal`` (Durall's 1D profile), ``projections`` (horizontal + vertical
-            profiles), ``dct`` (Frank et al. 2020) or ``fft2d`` (full 2D log spectrum).
-        classifier: ``logreg``, ``svm-linear``, ``svm-rbf``, ``random-forest`` or ``mlp``.
+        features: a kind registered in :data:`ganscope.spectrum.FEATURES`: ``azimuthal``
+            (Durall's 1D profile), ``projections`` (horizontal + vertical profiles), ``dct``
+            (Frank et al. 2020), ``fft2d`` (full 2D log spectrum), ...
+        classifier: a name registered in :data:`~ganscope.detectors.CLASSIFIERS`: ``logreg``,
+            ``svm-linear``, ``svm-rbf``, ``random-forest``, ``mlp``, ...
         bins: feature length for the 1D profiles (``None``: the spectrum module's default).
         preset: ``default`` or ``durall`` (Durall et al.'s exact feature, see DESIGN.md).
         C: inverse regularization strength of ``logreg`` and the SVMs.
@@ -208,7 +189,7 @@ class SpectralDetector(BaseDetector):
         check_is_fitted(self, "classifier_")
         x = _fixed_size(as_images(X), self.input_size_)
         Z = self.scaler_.transform(self._features(x))
-        if isinstance(self.classifier_, SVC):
+        if not hasattr(self.classifier_, "predict_proba"):  # the SVMs, see the class docstring
             p = 1.0 / (1.0 + np.exp(-self.classifier_.decision_function(Z)))
         else:
             p = self.classifier_.predict_proba(Z)[:, list(self.classifier_.classes_).index(1)]

@@ -1,0 +1,140 @@
+"""The settings of ``ganscope detector train|eval`` and ``detect``, and what each one means.
+
+:data:`HELP` is the one description of every option (the command line shows it in ``--help``);
+:class:`TrainSettings` holds a training run's settings and checks their combinations. Light on
+purpose (no scikit-learn): the command line reads this module at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganscope.detectors.augment import AUGMENTATIONS
+from ganscope.detectors.classifiers import training_methods
+from ganscope.detectors.inputs import CNN_INPUTS
+from ganscope.detectors.networks import ARCHITECTURES
+from ganscope.errors import GanscopeError
+from ganscope.spectrum.features import FEATURES, PRESETS
+
+__all__ = ["HELP", "TrainSettings", "choices", "feature_choices"]
+
+HELP: dict[str, str] = {
+    "out": "Model folder to write.",
+    "real": "Folder of real images (repeatable; 0_real/1_fake trees work).",
+    "fake": "Folder of fake images, one source per folder (repeatable).",
+    "method": "The learner: a classifier (logreg, ...; ganscope.detectors.CLASSIFIERS) or kmeans "
+    "on spectral features, or cnn.",
+    "features": "What the learner sees: a spectral feature (spectral methods, default azimuthal; "
+    "ganscope.spectrum.FEATURES) or rgb, npr, fft, dct (cnn, default rgb).",
+    "bins": "Length of 1D spectral features.",
+    "preset": "Spectral feature preset.",
+    "size": "Centre-crop training images to SIZE x SIZE (default: the smallest height and width "
+    "in the training set).",
+    "n_labels": "kmeans: labelled images per class used only to name the fake cluster (0: the "
+    "smaller cluster is called fake).",
+    "arch": "cnn network: resnet-small, resnet50 (CNNDetection's), or npr (Tan et al. 2024's "
+    "published NPR network; reads NPR residuals, loads their NPR.pth).",
+    "antialias": "cnn: BlurPool (Zhang 2019).",
+    "crop": "cnn: random-crop side.",
+    "augment": "cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000 "
+    "training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence where "
+    "fakes are smoother than reals.",
+    "epochs": "cnn: most training epochs (default: by data size).",
+    "lr": "cnn: Adam learning rate.",
+    "train_batch_size": "cnn: images per step.",
+    "blur_prob": "cnn: blur probability (0.1); implies blur+jpeg.",
+    "jpeg_prob": "cnn: JPEG probability (0.1); implies blur+jpeg.",
+    "val_fraction": "cnn: held-out fraction per class.",
+    "patience": "cnn: early-stopping epochs (default: epochs / 4).",
+    "weights": "cnn: start from a .pth/.safetensors file (e.g. CNNDetection's); with --epochs 0 "
+    "it is used as it is.",
+    "model": "Model folder written by detector train.",
+    "detect_model": "Model folder; default: the detector shipped with ganscope (see "
+    "MODEL_CARD.md).",
+    "paths": "Image files or folders.",
+    "json": "Write the results as JSON.",
+    "csv": "Write the results as CSV.",
+    "batch_size": "Images per batch.",
+    "bootstrap": "Bootstrap resamples for the 95% intervals.",
+    "detect": "P(fake) and a real/fake label per image. Unreadable files are reported, never "
+    "fatal.\n\nImages are centre-cropped to the model's input size (spectral models: their "
+    "training size; CNNs: their crop); smaller images are reported as errors.",
+}
+"""Option name (``--n-labels`` is ``n_labels``; ``detect``: the command) -> its ``--help`` text."""
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """The values of ``detector train``'s fixed-choice options, read from the registries now
+    (``--method``: :func:`~ganscope.detectors.classifiers.training_methods`; ``--features``:
+    :data:`ganscope.spectrum.FEATURES` then the CNN inputs)."""
+    return {
+        "method": training_methods(),
+        "features": tuple(dict.fromkeys((*FEATURES, *CNN_INPUTS))),
+        "arch": tuple(ARCHITECTURES),
+        "augment": AUGMENTATIONS,
+        "preset": PRESETS,
+    }
+
+
+def feature_choices(method: str) -> tuple[str, ...]:
+    """What ``--features`` may name for ``method``: the CNN inputs for ``cnn``, every registered
+    spectral feature otherwise (the first is the default)."""
+    return CNN_INPUTS if method == "cnn" else tuple(FEATURES)
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every setting of ``ganscope detector train`` but the folders (see its ``--help``).
+
+    ``features=None`` is the method's default (``azimuthal``; ``rgb`` for ``cnn``, ``npr`` for
+    ``arch="npr"``); ``blur_prob``/``jpeg_prob`` given with ``augment="auto"`` ask for Wang et
+    al.'s ``blur+jpeg`` recipe; ``n_labels`` labelled images per class name the fake k-means
+    cluster.
+    """
+
+    method: str
+    features: str | None = None
+    bins: int | None = None
+    preset: str = "default"
+    size: int | None = None
+    n_labels: int = 5
+    arch: str = "resnet-small"
+    antialias: bool = False
+    crop: int | None = None
+    augment: str = "auto"
+    epochs: int | None = None
+    lr: float = 1e-3
+    batch_size: int = 32
+    blur_prob: float | None = None
+    jpeg_prob: float | None = None
+    val_fraction: float = 0.2
+    patience: int | None = None
+    weights: Path | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def of(cls, **options: object) -> TrainSettings:
+        """Settings from parsed options: an Enum member stands for its value, and names that are
+        not settings (the folders) are left out."""
+        fields = cls.__dataclass_fields__
+        return cls(**{k: getattr(v, "value", v) for k, v in options.items() if k in fields})  # type: ignore[arg-type]
+
+    def resolved_features(self) -> str:
+        """The feature kind or CNN input to learn from; bad combinations are the user's error."""
+        allowed = feature_choices(self.method)
+        feats = self.features if self.features is not None else allowed[0]
+        if self.method == "cnn" and self.arch == "npr":
+            # Tan et al.'s network is trained on NPR residuals; any other input would be nonsense.
+            if self.features is not None and feats != "npr":
+                raise GanscopeError(
+                    "--arch npr reads NPR residuals: use --features npr (the default)"
+                )
+            feats = "npr"
+        if feats not in allowed:
+            raise GanscopeError(
+                f"--features for --method {self.method} must be one of {', '.join(allowed)}"
+            )
+        if self.weights is not None and self.method != "cnn":
+            raise GanscopeError("--weights applies to --method cnn only")
+        return feats
