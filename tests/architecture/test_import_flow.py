@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "registry": 0,
     "progress": 0,
+    "devices": 0,
     "io": 1,
     "metrics": 1,
     "checkpoint": 1,

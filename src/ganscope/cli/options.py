@@ -17,10 +17,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 
 from ganscope import __version__, progress
+from ganscope.devices import resolve_device as resolve_device  # re-exported for the commands
 from ganscope.errors import GanscopeError
 
 app = typer.Typer(
@@ -77,26 +77,6 @@ def choice_enum(name: str, values: Iterable[str]) -> type[StrEnum]:
     """A ``StrEnum`` of ``values`` (e.g. the names in a registry), for a typer option: click
     then refuses a typo with one line naming every valid value, and ``--help`` lists them."""
     return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
-
-
-def resolve_device(name: str) -> torch.device:
-    """Map ``--device auto|cpu|cuda|cuda:N`` to a torch device; ``cuda`` without a GPU is bad
-    usage (for every model type alike)."""
-    name = name.lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise GanscopeError("--device cuda was asked for, but no CUDA device is available")
-        index = int(name[5:]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise GanscopeError(
-                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) available"
-            )
-        return torch.device(name)
-    raise GanscopeError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}")
 
 
 def require_dirs(paths: list[Path], what: str = "folder") -> None:

@@ -33,8 +33,18 @@ import torch
 from torch import Tensor
 
 from ganscope import __version__
+from ganscope.devices import resolve_device, threads_beside
 from ganscope.errors import GanscopeError, ImageReadError
-from ganscope.io import atomic_path, errors_json, open_text
+from ganscope.io import (
+    atomic_path,
+    errors_csv_path,
+    errors_json,
+    fake_source_name,
+    list_images,
+    open_text,
+    write_errors_csv,
+    write_json,
+)
 from ganscope.io.luma import LumaBatch, iter_luma_batches, read_luma_size
 from ganscope.progress import progress_bar
 from ganscope.spectrum.features import FeatureLayout, extract_features, feature_layout
@@ -49,6 +59,8 @@ __all__ = [
     "analyze_sources",
     "analyze_to_csv",
     "plan_crop",
+    "run_spectrum",
+    "source_names",
     "spectrum_report",
     "value_label",
 ]
@@ -263,6 +275,75 @@ def analyze_sources(
             if src.count == 0:
                 log.warning("source %s has no readable image left", name)
     return result
+
+
+def source_names(dirs: Sequence[Path]) -> dict[str, Path]:
+    """One source per folder, named after it (``0_real``/``1_fake`` trees by their generator),
+    with ``-2``, ``-3``... added to repeated names."""
+    names: dict[str, Path] = {}
+    for d in dirs:
+        base = fake_source_name(d) or str(d)
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names[name] = d
+    return names
+
+
+def run_spectrum(
+    dirs: Sequence[Path],
+    *,
+    kind: str = "azimuthal",
+    preset: str = "default",
+    bins: int | None = None,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    csv_path: Path | None = None,
+    json_path: Path | None = None,
+    spectra: bool = False,
+    workers: int = 2,
+) -> SpectrumAnalysis:
+    """``ganscope spectrum``: features of every image of each folder (one source per folder), the
+    CSV of every image's features (with ``NAME.errors.csv`` beside it), the JSON summary, and a
+    warning naming the first bad files (all of them are in the CSV's and the JSON's error lists).
+
+    Raises:
+        GanscopeError: a folder is missing, a setting does not apply to ``kind``, or no image at
+            all could be read.
+    """
+    for d in dirs:
+        if not Path(d).exists():
+            raise GanscopeError(f"folder not found: {d}")
+    try:
+        feature_layout(kind, 64, 64, bins=bins, preset=preset)  # checks the settings
+    except ValueError as err:
+        raise GanscopeError(str(err)) from None
+    torch_device = resolve_device(device)
+    folders = source_names(dirs)
+    sources = {name: list_images([d]) for name, d in folders.items()}
+    settings: dict[str, Any] = {"kind": kind, "preset": preset, "bins": bins, "spectra": spectra}
+    settings |= {"batch_size": batch_size, "device": torch_device, "workers": workers}
+    with threads_beside(workers, torch_device):
+        if csv_path is None:
+            analysis = analyze_sources(sources, **settings)
+        else:
+            analysis = analyze_to_csv(sources, csv_path, **settings)
+    listed = []
+    if csv_path is not None:
+        errors_csv = errors_csv_path(csv_path)
+        write_errors_csv(errors_csv, analysis.bad)  # written even when empty: no stale list
+        listed.append(str(errors_csv))
+    if json_path is not None:
+        write_json(json_path, spectrum_report(analysis, folders))
+        log.info("wrote %s", json_path)
+        listed.append(f"{json_path} (errors)")
+    if analysis.bad:
+        shown = "; ".join(f"{p}: {r}" for p, r in analysis.bad[:3])
+        more = f" (and {len(analysis.bad) - 3} more)" if len(analysis.bad) > 3 else ""
+        where = f"; every one is listed in {' and '.join(listed)}" if listed else ""
+        log.warning("skipped %d bad file(s): %s%s%s", len(analysis.bad), shown, more, where)
+    log.debug("waited %.2fs, features %.2fs", analysis.decode_seconds, analysis.feature_seconds)
+    return analysis
 
 
 def value_label(kind: str, preset: str) -> str:
