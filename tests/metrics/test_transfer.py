@@ -44,6 +44,19 @@ def test_transfer_matrix_shape_and_values():
         transfer_matrix(MeanBrightness, real_tr, {}, real_te, fakes_te)
 
 
+def test_transfer_matrix_hands_over_each_fitted_detector():
+    real_tr, real_te = _images(0.3, 20, 0), _images(0.3, 20, 1)
+    fakes = {"bright": _images(0.6, 20, 2), "dim": _images(0.1, 20, 3)}
+    fitted = {}
+    out = transfer_matrix(
+        MeanBrightness, real_tr, fakes, real_te, fakes, metrics=("ap", "roc_auc"),
+        on_fitted=fitted.__setitem__, label="brightness",
+    )  # fmt: skip
+    assert list(fitted) == ["bright", "dim"]
+    assert fitted["bright"].offset_ > fitted["dim"].offset_  # each fit on its own source
+    assert set(out["dim"]["bright"]) == {"ap", "roc_auc"}
+
+
 def test_robustness_sweep_degrades_real_and_fake_alike():
     class Sharpness(MeanBrightness):
         # P(fake) from high-frequency energy: blur removes the cue from both sets equally.

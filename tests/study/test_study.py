@@ -1,16 +1,17 @@
 """The whole study pipeline on the ``tiny`` profile: results.json contract, a report that inlines
-every figure, and a rerun that resumes from the cache."""
+every figure, and a rerun that resumes from the cache (tests/study/test_cache.py: what a changed
+setting recomputes)."""
 
 from __future__ import annotations
 
 import json
 import re
+from html import escape
 
 import pytest
 
-from ganscope.errors import GanscopeError
 from ganscope.study import PROFILES, run_study
-from ganscope.study.cache import StageCache
+from ganscope.study.questions import answer_questions
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +46,29 @@ def test_report_inlines_every_figure(study_dir):
     for name in json.loads((study_dir / "results.json").read_text())["figures"]:
         assert (study_dir / name).is_file()
     assert len(list((study_dir / "figures").glob("*.png"))) >= len(srcs)
+    # The answers are the registry's (tests/study/test_questions.py), each with its title.
+    answers = answer_questions(json.loads((study_dir / "results.json").read_text()))
+    assert len(answers) >= 5
+    for title, text in answers:
+        assert escape(title) in html and escape(text) in html
 
 
 def test_rerun_resumes_from_cache(study_dir):
     before = (study_dir / "stages" / "gan-transposed.json").stat().st_mtime_ns
-    timings = json.loads((study_dir / "stages" / "timings.json").read_text())
-    run_study(PROFILES["tiny"], study_dir, seed=0)
+    timings = json.loads((study_dir / "results.json").read_text())["timings"]
+    res = run_study(PROFILES["tiny"], study_dir, seed=0)
+    assert res["stages_computed"] == []
     assert (study_dir / "stages" / "gan-transposed.json").stat().st_mtime_ns == before
-    assert json.loads((study_dir / "stages" / "timings.json").read_text()) == timings
+    assert res["timings"] == timings  # a reused stage keeps the time it took when it ran
 
 
-def test_other_settings_in_same_folder_refused(study_dir):
-    with pytest.raises(GanscopeError, match="other settings"):
-        StageCache(study_dir, {"profile": "something else"})
+def test_results_describe_each_detector(study_dir):
+    res = json.loads((study_dir / "results.json").read_text())
+    assert set(res["detectors"]) == set(res["transfer"])
+    assert res["detectors"]["azimuthal+logreg"] == {
+        "detector": "spectral", "features": "azimuthal", "classifier": "logreg", "per_source": True
+    }  # fmt: skip
+    assert res["detectors"]["cnn-rgb"]["input"] == "rgb"
 
 
 def test_quick_profile_takes_zoo_generators(tmp_path, monkeypatch):

@@ -48,6 +48,8 @@ def transfer_matrix(
     fakes_test: Mapping[str, Any],
     *,
     metrics: Sequence[str] = ("ap", "accuracy"),
+    on_fitted: Callable[[str, Any], None] | None = None,
+    label: str = "transfer",
 ) -> dict[str, dict[str, dict[str, float | None]]]:
     """Train one detector per training source, evaluate it on every test source.
 
@@ -59,6 +61,9 @@ def transfer_matrix(
         real_test: real test images, shared by all test sources.
         fakes_test: ``{source: fake test images}``.
         metrics: keys of :func:`ganscope.metrics.detection_metrics` to keep.
+        on_fitted: called as ``on_fitted(train_source, detector)`` after each fit (e.g. to save
+            the detector trained on one source for later use).
+        label: the progress bar's label.
 
     Returns:
         ``{train_source: {test_source: {metric: value}}}``, the shape of ``results.json``'s
@@ -67,10 +72,12 @@ def transfer_matrix(
     if not fakes_train or not fakes_test:
         raise GanscopeError("transfer_matrix needs at least one training and one test source")
     out: dict[str, dict[str, dict[str, float | None]]] = {}
-    with progress_bar(len(fakes_train), "transfer") as bar:
+    with progress_bar(len(fakes_train), label) as bar:
         for train_name, fake_tr in fakes_train.items():
             X, y = _stack(real_train, fake_tr)
             det = make_detector().fit(X, y)
+            if on_fitted is not None:
+                on_fitted(train_name, det)
             p_real = det.predict_proba(real_test)[:, 1]
             row: dict[str, dict[str, float | None]] = {}
             for test_name, fake_te in fakes_test.items():

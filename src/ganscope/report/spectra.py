@@ -60,6 +60,7 @@ def draw_profiles(
     *,
     ylabel: str,
     counts: Mapping[str, int] | None = None,
+    reference: str | None = None,
 ) -> None:
     """Mean ± std of each source's 1D features, one panel per segment.
 
@@ -70,22 +71,30 @@ def draw_profiles(
         stats: source name -> ``(mean, std)`` over the whole feature vector.
         ylabel: what the values are.
         counts: images per source, shown in the legend.
+        reference: a source drawn as a thick black line with a light band (real images, that
+            the others are compared with).
     """
     axes = fig.subplots(1, len(segments), squeeze=False)[0]
-    for ax, (seg_name, freqs), start in zip(
+    # Many sources: one legend (on the last panel, two columns) instead of one per panel.
+    many = len(stats) > 4
+    for i, (ax, (seg_name, freqs), start) in enumerate(zip(
         axes, segments, np.cumsum([0] + [len(f) for _, f in segments]), strict=False
-    ):
+    )):
         sl = slice(int(start), int(start) + len(freqs))
         for name, (mean, std) in stats.items():
             m, s = np.asarray(mean)[sl], np.asarray(std)[sl]
             label = f"{name} (n={counts[name]})" if counts else name
-            (line,) = ax.plot(freqs, m, label=label, lw=1.4)
-            ax.fill_between(freqs, m - s, m + s, color=line.get_color(), alpha=0.18, lw=0)
+            ref = name == reference
+            style = {"color": "black", "lw": 2.2, "zorder": 3} if ref else {"lw": 1.4}
+            (line,) = ax.plot(freqs, m, label=label, **style)
+            alpha = 0.08 if ref or many else 0.18
+            ax.fill_between(freqs, m - s, m + s, color=line.get_color(), alpha=alpha, lw=0)
         ax.set_xlabel(_SEGMENT_XLABEL.get(seg_name, f"{seg_name} (cycles/pixel)"))
         ax.set_ylabel(ylabel)
         ax.set_title(f"{seg_name} profile, mean ± std")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        if not many or i == len(segments) - 1:
+            ax.legend(fontsize="small" if not many else "x-small", ncol=2 if many else 1)
 
 
 def draw_spectra(
@@ -168,10 +177,11 @@ def profile_figure(
     *,
     ylabel: str,
     counts: Mapping[str, int] | None = None,
+    reference: str | None = None,
 ) -> Figure:
     """A figure with :func:`draw_profiles`."""
     fig = Figure(figsize=(_PANEL * 1.5 * len(segments), _PANEL), layout="constrained")
-    draw_profiles(fig, segments, stats, ylabel=ylabel, counts=counts)
+    draw_profiles(fig, segments, stats, ylabel=ylabel, counts=counts, reference=reference)
     return fig
 
 

@@ -34,6 +34,25 @@ class Variant:
     spectral_disc_weight: float = 1.0
 
 
+@dataclass(frozen=True)
+class StudyDetector:
+    """One detector of the study: its name in every table and how to build it.
+
+    Attributes:
+        name: the detector's name in ``results.json``'s ``transfer`` (``azimuthal+logreg``,
+            ``azimuthal+kmeans``, ``cnn-rgb``, ...).
+        detector: its class's name in :data:`ganscope.detectors.DETECTORS`.
+        settings: keyword arguments of that class (the study adds ``seed``, and ``device`` for
+            detectors that take one).
+        per_source: also trained on each generator alone (else only on all of them).
+    """
+
+    name: str
+    detector: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    per_source: bool = True
+
+
 def _variants(names: tuple[str, ...], *, fixes: bool) -> tuple[Variant, ...]:
     out = [Variant(n, n) for n in names]
     if fixes:
@@ -80,8 +99,32 @@ class StudyProfile:
         return dataclasses.asdict(self)
 
     @property
-    def upsamplers(self) -> list[str]:
+    def variant_names(self) -> list[str]:
+        """The generators' source names (an upsampler, or an upsampler with a spectral fix)."""
         return [v.name for v in self.variants]
+
+    @property
+    def detectors(self) -> list[StudyDetector]:
+        """Every detector the study trains: each spectral feature with each classifier, Durall
+        et al.'s unsupervised k-means on the azimuthal profile, and a CNN (Wang et al. 2020's
+        blur + JPEG augmentation) per input."""
+        out = [
+            StudyDetector(f"{feat}+{clf}", "spectral", {"features": feat, "classifier": clf})
+            for feat in self.features
+            for clf in self.classifiers
+        ]
+        out.append(StudyDetector("azimuthal+kmeans", "spectral-kmeans", {"features": "azimuthal"}))
+        out += [
+            StudyDetector(
+                f"cnn-{inp}",
+                "cnn",
+                {"arch": "resnet-small", "input": inp, "epochs": self.cnn_epochs,
+                 "blur_prob": 0.1, "jpeg_prob": 0.1},
+                per_source=self.cnn_per_source,
+            )
+            for inp in self.cnn_inputs
+        ]
+        return out
 
 
 PROFILES: dict[str, StudyProfile] = {
