@@ -10,8 +10,7 @@ import pytest
 
 from ganscope.checkpoint import save_checkpoint
 from ganscope.cli import main
-from ganscope.cli.paint import is_loopback
-from ganscope.paint import PAINT_UNITS_FILE, generator_folder, open_painter
+from ganscope.paint import PAINT_UNITS_FILE, generator_folder, is_loopback, open_painter
 
 from .conftest import tiny_generator, tiny_units
 

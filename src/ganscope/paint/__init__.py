@@ -8,10 +8,10 @@ brushed region of one generator layer.
   ganscope's causal search and shipped as ``paint_units.json`` beside the generator.
 - :class:`Painter`, :class:`Edit`: deterministic edits of the sample of a seed, and the
   segmenter's concept fractions.
-- :func:`create_app`: the local web app and its JSON API (``ganscope paint``).
+- :func:`create_app`, :func:`serve`: the local web app and its JSON API (``ganscope paint``).
 """
 
-from ganscope.paint.app import create_app
+from ganscope.paint.app import create_app, is_loopback, serve
 from ganscope.paint.editing import Edit, Painter, box_to_mask, feature_mask, parse_edits, png_bytes
 from ganscope.paint.session import PaintSession, generator_folder, open_painter
 from ganscope.paint.units import (
@@ -35,9 +35,11 @@ __all__ = [
     "feature_mask",
     "find_paint_units",
     "generator_folder",
+    "is_loopback",
     "load_paint_units",
     "open_painter",
     "paint_layers",
     "parse_edits",
     "png_bytes",
+    "serve",
 ]

@@ -16,6 +16,7 @@ The page and its script are served from the package; nothing is fetched from the
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -34,10 +35,11 @@ from starlette.staticfiles import StaticFiles
 
 from ganscope.errors import GanscopeError
 from ganscope.paint.editing import Painter, parse_edits, parse_seed, png_bytes
+from ganscope.paint.session import PaintSession
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["MAX_BODY_BYTES", "STATIC_DIR", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "STATIC_DIR", "create_app", "is_loopback", "serve", "url"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Largest request body accepted (a 128x128 mask history of 256 strokes fits).
@@ -187,3 +189,41 @@ def _rgba_png(rgba: torch.Tensor) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(arr), mode="RGBA").save(buf, format="PNG")
     return buf.getvalue()
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url(host: str, port: int) -> str:
+    """The address to open in a browser (an IPv6 host in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def serve(session: PaintSession, *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the app of ``session`` with uvicorn until interrupted (``ganscope paint``).
+
+    Any non-loopback ``host`` lets the network run the generator: that is logged as a warning.
+    A port that cannot be bound is a one-line :class:`GanscopeError`.
+    """
+    import uvicorn
+
+    if not 0 < port < 65536:
+        raise GanscopeError(f"--port must be in 1..65535, not {port}")
+    if not is_loopback(host):
+        log.warning(
+            "serving on %s: anyone who can reach this address can run the generator "
+            "(the default 127.0.0.1 serves only this machine)",
+            host,
+        )
+    app = create_app(session.painter, generator_name=session.name)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as err:
+        raise GanscopeError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None

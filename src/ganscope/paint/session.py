@@ -77,6 +77,13 @@ def open_painter(
     from ganscope.dissect.concepts import load_labeler
     from ganscope.generators import load_generator
 
+    if units is not None and not Path(units).is_file():
+        raise GanscopeError(f"units file not found: {units}")
+    if segmenter not in ("scenes", "colors") and not Path(segmenter).is_file():
+        raise GanscopeError(
+            f"--segmenter must be scenes, colors or a JSON file describing a segmenter, "
+            f"not {segmenter!r}"
+        )
     G, _config = load_generator(generator, device=device)
     labeler = load_labeler(segmenter, device=device)
     folder = generator_folder(generator)

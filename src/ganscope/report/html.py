@@ -97,7 +97,8 @@ def data_uri_png(png: PngLike, *, scale: int = 1) -> str:
 
 def image_tag(png: PngLike, *, alt: str = "", scale: int = 1, width: int | None = None) -> Html:
     """An inline ``<img>`` (for a table cell); images enlarged by ``scale`` stay pixelated."""
-    cls = ' class="pixelated"' if scale > 1 else ""
+    enlarged = scale > 1 and isinstance(png, torch.Tensor | np.ndarray)
+    cls = ' class="pixelated"' if enlarged else ""
     style = f' style="width:{width}px"' if width else ""
     uri = data_uri_png(png, scale=scale)
     return Html(f'<img src="{uri}" alt="{html.escape(alt)}"{cls}{style}>')

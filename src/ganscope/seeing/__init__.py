@@ -15,6 +15,7 @@ from ganscope.seeing.fsd import (
     compare_folders,
     frechet_distance,
     frechet_segmentation_distance,
+    fsd_report,
     load_fsd_segmenter,
     segment_folder,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "default_inversion_layers",
     "frechet_distance",
     "frechet_segmentation_distance",
+    "fsd_report",
     "invert_images",
     "load_fsd_segmenter",
     "optimize_representation",

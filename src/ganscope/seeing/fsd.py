@@ -26,6 +26,7 @@ since a distance is not negative.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +48,12 @@ __all__ = [
     "compare_folders",
     "frechet_distance",
     "frechet_segmentation_distance",
+    "fsd_report",
     "load_fsd_segmenter",
     "segment_folder",
 ]
+
+log = logging.getLogger("ganscope")
 
 Labeler = Callable[[Tensor], Tensor]
 
@@ -232,6 +236,23 @@ class FSDResult:
             raise GanscopeError(f"order by 'deficit' or 'ratio', not {by!r}")
         return [self.labels[i] for i in np.argsort(key, kind="stable")]
 
+    def table(self) -> str:
+        """The text ``ganscope seeing fsd`` prints: the FSD with its interval, then the pixel
+        percentage of each class in both sets, most under-generated (by deficit) first."""
+        lo, hi = self.fsd_ci
+        lines = [
+            f"FSD {self.fsd:.5g}  (95% CI {lo:.3g} .. {hi:.3g}; "
+            f"{self.n_real} real, {self.n_generated} generated images)",
+            f"{'class':<12}{'real %':>9}{'gen %':>9}{'gen/real':>10}",
+        ]
+        ratio = self.ratio()
+        for name in self.under_generated(by="deficit"):
+            i = self.labels.index(name)
+            r = "-" if math.isnan(ratio[i]) else f"{ratio[i]:.3f}"
+            real, gen = 100 * self.real[i], 100 * self.generated[i]
+            lines.append(f"{name:<12}{real:>9.3f}{gen:>9.3f}{r:>10}")
+        return "\n".join(lines)
+
     def to_json(self) -> dict[str, Any]:
         """The ``seeing fsd --json`` document (DESIGN.md contract, plus intervals and errors)."""
         per_class = {}
@@ -397,3 +418,43 @@ def compare_folders(
         generated, labeler, labels, batch_size=batch_size, description="segmenting generated"
     )
     return compare_class_areas(a, b, n_boot=n_boot, confidence=confidence, seed=seed)
+
+
+def fsd_report(
+    real: str | Path,
+    generated: str | Path,
+    *,
+    json_out: str | Path | None = None,
+    plot: str | Path | None = None,
+    segmenter: str | Path = "scenes",
+    n_boot: int = 200,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> FSDResult:
+    """``ganscope seeing fsd``: :func:`compare_folders`, then write the JSON document
+    (:meth:`FSDResult.to_json`) to ``json_out`` and the per-class chart
+    (:func:`ganscope.seeing.figures.class_chart`) to ``plot`` (.png, .pdf or .svg) when given.
+    Unreadable files are logged as one warning and listed in the JSON."""
+    from ganscope.io import write_json
+    from ganscope.seeing.figures import class_chart, save_figure  # imports this module; matplotlib
+
+    for folder in (real, generated):
+        if not Path(folder).exists():
+            raise GanscopeError(f"folder not found: {folder}")
+    result = compare_folders(
+        real,
+        generated,
+        segmenter=segmenter,
+        n_boot=n_boot,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+    )
+    if result.errors:
+        log.warning("%d unreadable files (listed in --json)", len(result.errors))
+    if json_out is not None:
+        write_json(json_out, result.to_json())
+    if plot is not None:
+        save_figure(class_chart(result), plot)
+    return result

@@ -154,6 +154,8 @@ def reconstruct_folder(
     from ganscope.progress import progress_bar
     from ganscope.seeing.figures import segmentation_grid
 
+    if not Path(images).exists():
+        raise GanscopeError(f"image folder not found: {images}")
     if count < 1:
         raise GanscopeError(f"--count must be at least 1, not {count}")
     if steps < 0:
