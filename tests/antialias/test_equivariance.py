@@ -16,6 +16,7 @@ from ganscope.antialias import (
     plot_equivariance_profile,
     shift_equivariance,
 )
+from ganscope.antialias.models import SmallVGG
 from ganscope.errors import GanscopeError
 from ganscope.layers import BlurPool2d
 
@@ -98,6 +99,15 @@ def test_circular_padding_keeps_names_and_weights() -> None:
     assert isinstance(circ.layer2[0].conv2[0], BlurPool2d)
     x = torch.rand(1, 3, 32, 32)
     assert circ.eval()(x).shape == net.eval()(x).shape
+
+
+def test_circular_padding_is_idempotent() -> None:
+    torch.manual_seed(4)
+    circ = circular_padding(antialias(SmallVGG(3, (4, 8)), 4)).eval()
+    again = circular_padding(circ).eval()
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(again(x), circ(x), atol=1e-6)
+    assert str(again) == str(circ)
 
 
 def test_bad_input_and_plots(tmp_path) -> None:

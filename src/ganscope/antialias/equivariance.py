@@ -78,13 +78,16 @@ def circular_padding(model: nn.Module) -> nn.Module:
     Convs get ``padding_mode="circular"``; :class:`~ganscope.layers.BlurPool2d` and padding layers
     (``ReflectionPad2d``, ``ReplicationPad2d``, ``ZeroPad2d``, as in ``antialiased_cnns``' BlurPool)
     pad circularly; max/avg pools with padding are preceded by circular padding instead. Module
-    names are kept, so layers can be named as in ``model``.
+    names are kept, so layers can be named as in ``model``. Idempotent: a model that already pads
+    circularly (the built-in benchmark trains such networks) comes back unchanged in function.
     """
     if isinstance(model, torch.jit.ScriptModule):
         return model  # frozen: tested with its own padding
     model = copy.deepcopy(model)
     pad_layers = (nn.ReflectionPad2d, nn.ReplicationPad2d, nn.ZeroPad2d, nn.ConstantPad2d)
     for parent in list(model.modules()):
+        if isinstance(parent, _CircularPadded):
+            continue  # its pool already pads circularly
         for key, child in list(parent._modules.items()):
             if child is None:
                 continue
