@@ -59,3 +59,52 @@ def test_echo_lossless_writes_the_name_bytes(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdout", strict)
     echo_lossless("0.5\treal\t" + os.fsdecode(b"a\xe9.png"))
     assert raw.getvalue() == b"0.5\treal\ta\xe9.png\n"
+
+
+def test_config_options_turn_every_field_into_an_option():
+    import dataclasses
+
+    import typer
+    from typer.testing import CliRunner
+
+    from ganscope.cli.options import attribute_help, config_options
+
+    @dataclasses.dataclass
+    class Toy:
+        """A toy config.
+
+        Attributes:
+            name: what to call it.
+            count, depth: two numbers
+                with one help.
+            loud: shout.
+        """
+
+        name: str
+        count: int = 3
+        depth: int = 1
+        loud: bool = False
+        pair: tuple[float, float] = (0.5, 0.9)
+        kind: str = "a"
+
+    assert attribute_help(Toy)["depth"] == "two numbers with one help."
+    seen = []
+    app = typer.Typer()
+
+    @app.command()
+    @config_options(Toy, choices={"kind": ("a", "b")}, skip=("depth",),
+                    parsers={"pair": (lambda t: tuple(map(float, t.split(","))),
+                                      lambda p: ",".join(map(str, p)))})
+    def run(config: Toy, extra: int = 0) -> None:
+        seen.append((config, extra))
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["--name", "x", "--count", "5", "--loud", "--pair", "0,0.99",
+                                 "--kind", "b", "--extra", "2"])
+    assert result.exit_code == 0, result.output
+    assert seen == [(Toy("x", 5, 1, True, (0.0, 0.99), "b"), 2)]
+    assert runner.invoke(app, ["--name", "x", "--kind", "c"]).exit_code == 2
+    assert runner.invoke(app, ["--name", "x", "--depth", "2"]).exit_code == 2  # skipped field
+    assert runner.invoke(app, ["--count", "2"]).exit_code == 2  # --name is required
+    text = runner.invoke(app, ["--help"], terminal_width=200).output
+    assert "--depth" not in text and "What to call it." in text and "Two numbers" in text

@@ -8,14 +8,17 @@ every option with a fixed set of values is an Enum or a click Choice whose value
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -71,6 +74,91 @@ DeviceOption = Annotated[
         metavar="DEVICE",
     ),
 ]
+
+
+def attribute_help(cls: type) -> dict[str, str]:
+    """The text of each entry of the ``Attributes:`` section of ``cls``'s docstring, by name."""
+    out: dict[str, str] = {}
+    lines = inspect.getdoc(cls).splitlines() if inspect.getdoc(cls) else []
+    inside, name = False, ""
+    for line in lines:
+        if line.strip() == "Attributes:":
+            inside = True
+        elif inside and line.startswith("    ") and not line.startswith("        "):
+            names, _, text = line.strip().partition(": ")
+            for n in names.split(", "):
+                out[n] = text
+            name = names
+        elif inside and line.startswith("        ") and name:
+            for n in name.split(", "):
+                out[n] += " " + line.strip()
+        elif inside and line.strip():
+            break
+    return out
+
+
+def config_options(
+    cls: type,
+    *,
+    skip: Iterable[str] = (),
+    choices: Mapping[str, Iterable[str]] | None = None,
+    parsers: Mapping[str, tuple[Callable[[str], Any], Callable[[Any], str]]] | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command one option per field of the dataclass ``cls`` (``--field-name``, help from
+    the ``Attributes:`` docstring, the field's default) and pass it ``config=cls(...)``: a new
+    setting is a new field, documented once, and every command built on ``cls`` offers it.
+
+    Args:
+        skip: fields the command does not offer (they keep their defaults).
+        choices: field -> its valid values (e.g. a registry): an Enum option listing them.
+        parsers: field -> ``(parse, format)`` for values typed as text (``--betas 0,0.9``).
+    """
+    choices, parsers, skipped = dict(choices or {}), dict(parsers or {}), set(skip)
+
+    def wrap(command: Callable[..., None]) -> Callable[..., None]:
+        hints, docs = typing.get_type_hints(cls), attribute_help(cls)
+        own = typing.get_type_hints(command, localns={cls.__name__: cls}, include_extras=True)
+        params = [
+            p.replace(annotation=own[p.name])
+            for p in inspect.signature(command).parameters.values()
+            if p.name != "config"
+        ]
+        names: list[str] = []
+        for f in dataclasses.fields(cls):
+            if f.name in skipped or f.default_factory is not dataclasses.MISSING:
+                continue
+            flag, typ, default = "--" + f.name.replace("_", "-"), hints[f.name], f.default
+            if typ is bool:
+                flag = f"{flag}/--no-{flag[2:]}"
+            if f.name in choices:
+                typ = choice_enum(f.name.title().replace("_", ""), choices[f.name])
+            if f.name in parsers:
+                typ, default = str, parsers[f.name][1](default)
+            text = docs.get(f.name, "").replace("``", "")
+            option = typer.Option(flag, help=text[:1].upper() + text[1:], show_default=True)
+            default = inspect.Parameter.empty if default is dataclasses.MISSING else default
+            params.append(
+                inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                  annotation=Annotated[typ, option])
+            )
+            names.append(f.name)
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> None:
+            settings = {n: kwargs.pop(n) for n in names}
+            for n, v in settings.items():
+                if n in parsers:
+                    settings[n] = parsers[n][0](v)
+                elif isinstance(v, StrEnum):
+                    settings[n] = v.value
+            return command(config=cls(**settings), **kwargs)
+
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return wrap
 
 
 def choice_enum(name: str, values: Iterable[str]) -> type[StrEnum]:

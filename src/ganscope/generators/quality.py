@@ -188,6 +188,22 @@ class QualityReport:
         """Plain JSON-able dict (with ``healthy``)."""
         return {**dataclasses.asdict(self), "healthy": self.healthy}
 
+    def table(self) -> str:
+        """The numbers as a text table beside their real-vs-real values, and the verdict."""
+        rows = [
+            ("diversity", self.diversity, 1.0),
+            ("near-duplicate pairs", self.near_duplicates, self.near_duplicates_real),
+            ("nearest-training distance ratio", self.nn_ratio, self.nn_ratio_real),
+            ("precision", self.precision, self.precision_real),
+            ("recall", self.recall, self.recall_real),
+            ("SWD x1e3", self.swd, self.swd_real),
+        ]
+        lines = [f"{'':34s}{'generator':>12s}{'real-vs-real':>14s}"]
+        lines += [f"{name:34s}{ours:12.3f}{real:14.3f}" for name, ours, real in rows]
+        verdict = "healthy" if self.healthy else "collapsed" if self.collapsed else "unhealthy"
+        lines.append(f"verdict: {verdict} (on {self.n_fake} samples, {self.n_real} real images)")
+        return "\n".join(lines)
+
     @property
     def healthy(self) -> bool:
         """Meets the zoo's bar: diversity ≥ 0.7, ≤ 1% near-duplicates, nn_ratio in [0.7, 1.3]."""
