@@ -118,3 +118,4 @@ def test_a_new_question_is_one_function_and_its_registration(tmp_path, monkeypat
     with pytest.raises(ValueError, match="already registered"):
         study_question("how-many-detectors", "Again?")(_count)
     assert "how-many-detectors" in questions.QUESTIONS
+

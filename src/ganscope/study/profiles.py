@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganscope.detectors import CLASSIFIERS, CNN_INPUTS, SPECTRAL_FEATURES
 from ganscope.errors import GanscopeError
 from ganscope.layers import UPSAMPLERS
 
@@ -85,8 +86,10 @@ class StudyProfile:
     gan_batch: int
     gan_ema: float = 0.999  # EMA decay of G; short runs need a short memory
     use_zoo: bool = False  # take shipped zoo generators (built-in corpus only, no --retrain)
+    # Registered spectral features, but horizontal and vertical only inside projections.
     features: tuple[str, ...] = ("azimuthal", "projections", "dct", "fft2d")
-    classifiers: tuple[str, ...] = ("logreg", "svm-linear", "svm-rbf", "random-forest", "mlp")
+    # Every registered classifier: a new one joins the study the day it is registered.
+    classifiers: tuple[str, ...] = tuple(CLASSIFIERS)
     cnn_inputs: tuple[str, ...] = ("rgb", "npr")
     cnn_epochs: int = 4
     cnn_per_source: bool = True  # also train the CNN per generator (else only on all of them)
@@ -94,6 +97,19 @@ class StudyProfile:
     jpeg_qualities: tuple[int, ...] = (95, 75, 50, 30)
     blur_sigmas: tuple[float, ...] = (0.5, 1.0, 2.0)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for what, names, registry in (
+            ("spectral feature", self.features, SPECTRAL_FEATURES),
+            ("classifier", self.classifiers, CLASSIFIERS),
+            ("CNN input", self.cnn_inputs, CNN_INPUTS),
+        ):
+            unknown = [n for n in names if n not in registry]
+            if unknown:
+                raise GanscopeError(
+                    f"profile {self.name}: unknown {what} {', '.join(unknown)}; "
+                    f"registered: {', '.join(registry)}"
+                )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
