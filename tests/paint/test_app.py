@@ -163,3 +163,13 @@ def test_page_and_assets_are_local(client):
     for f in Path(STATIC_DIR).iterdir():
         text = f.read_text()
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, f.name
+
+
+def test_url_brackets_ipv6_and_serve_refuses_a_bad_port():
+    from ganscope.errors import GanscopeError
+    from ganscope.paint.app import serve, url
+
+    assert url("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    assert url("::1", 9000) == "http://[::1]:9000/"
+    with pytest.raises(GanscopeError, match=r"--port must be in 1\.\.65535"):
+        serve(None, port=0)  # type: ignore[arg-type]  # refused before the session is read

@@ -215,3 +215,40 @@ def test_shipped_segmenter_real_vs_real_and_removed_houses(scene_folders):
     assert removed.fsd_ci[0] > same.fsd_ci[1]
     assert removed.under_generated(by="deficit")[0] == "house"
     assert set(removed.under_generated(by="ratio")[:4]) == {"house", "roof", "door", "window"}
+
+
+def test_table_lists_the_most_under_generated_class_first():
+    import numpy as np
+
+    from ganscope.seeing.fsd import FSDResult
+
+    zeros = np.zeros(3)
+    result = FSDResult(
+        labels=["sky", "tree", "door"],
+        fsd=0.01234,
+        fsd_ci=(0.001, 0.02),
+        real=np.array([0.5, 0.3, 0.0]),
+        generated=np.array([0.6, 0.1, 0.05]),
+        real_presence=zeros,
+        generated_presence=zeros,
+        ci={},
+        n_real=10,
+        n_generated=12,
+        n_boot=0,
+        confidence=0.95,
+        seed=0,
+    )
+    lines = result.table().splitlines()
+    assert lines[0] == "FSD 0.01234  (95% CI 0.001 .. 0.02; 10 real, 12 generated images)"
+    assert [line.split()[0] for line in lines[2:]] == ["tree", "door", "sky"]
+    assert lines[2].split()[1:] == ["30.000", "10.000", "0.333"]
+    assert lines[3].split()[-1] == "-"  # no real door pixels: no ratio
+
+
+def test_fsd_report_names_a_missing_folder(tmp_path):
+    from ganscope.errors import GanscopeError
+    from ganscope.seeing import fsd_report
+
+    (tmp_path / "real").mkdir()
+    with pytest.raises(GanscopeError, match=r"folder not found: .*gen"):
+        fsd_report(tmp_path / "real", tmp_path / "gen")
