@@ -41,7 +41,7 @@ def _dissect(
     quantile: Annotated[float, Option(help="Threshold quantile (0.99; or 0.995).")] = 0.99,
     batch_size: Annotated[int, Option(help="Samples per forward pass.")] = 16,
     report_units: Annotated[int, Option(help="Units shown per layer in report.html.")] = 64,
-    list_layers: Annotated[bool, Option("--list-layers", help="Print the layers; exit.")] = False,
+    list_layers: Annotated[bool, Option("--list-layers", help="List the layers, exit.")] = False,
     out: Annotated[Path | None, Option(help="Output folder (results.json, report.html).")] = None,
     trust_code: Trust = False, seed: SeedOption = 0, device: DeviceOption = "auto",
 ) -> None:
@@ -66,8 +66,8 @@ def _intervene(
     out: Annotated[Path, Option(help="Output folder (grid.png, before/, after/, results.json).")],
     mode: Annotated[Mode, Option(help="ablate (force to 0) or insert (force on).")] = "ablate",
     where: Annotated[str | None, Option(help="Only inside this pixel box: x0,y0,x1,y1.")] = None,
-    value: Annotated[str, Option(help="Insertion value: each unit's 0.99 quantile, its mean when "
-                                      "active, or a number.")] = "quantile",
+    value: Annotated[str, Option(help="Insertion value: quantile (each unit's 0.99 quantile), mean "
+                                      "(its mean when active) or a number.")] = "quantile",
     n: Annotated[int, Option("--n", help="Number of images.")] = 16,
     concepts: Annotated[str | None, Option(help="Labeler of --concept: " + CONCEPTS)] = None,
     concept: Annotated[str | None, Option(help="Measure the causal effect on it.")] = None,
