@@ -21,21 +21,10 @@ from ganscope.cli.options import app as _root_app
 from ganscope.cli.options import echo_lossless
 from ganscope.errors import GanscopeError
 
-COMMANDS: dict[str, str] = {
-    "data": "data",
-    "spectrum": "spectrum",
-    "gan": "gan",
-    "zoo": "zoo",
-    "detector": "detector",
-    "detect": "detector",
-    "dissect": "dissect",
-    "intervene": "dissect",
-    "scenes-demo": "dissect",
-    "study": "study",
-    "paint": "paint",
-    "seeing": "seeing",
-    "antialias": "antialias",
-}
+COMMANDS: dict[str, str] = {"data": "data", "spectrum": "spectrum", "gan": "gan", "zoo": "zoo",
+                            "detector": "detector", "detect": "detector", "dissect": "dissect",
+                            "intervene": "dissect", "scenes-demo": "dissect", "study": "study",
+                            "paint": "paint", "seeing": "seeing", "antialias": "antialias"}
 """Top-level command -> the ``ganscope.cli`` module whose ``register(app)`` adds it. ``main``
 imports only the module of the command it runs (``ganscope spectrum`` imports neither the
 detectors nor the generators); ``--help`` and unknown commands load them all. A test checks
@@ -54,12 +43,8 @@ def load_commands(*modules: str) -> typer.Typer:
 
 
 def _command_of(argv: list[str]) -> str | None:
-    for arg in argv:
-        if not arg.startswith("-"):
-            return arg
-        if arg in ("--help", "-h"):
-            return None
-    return None
+    words = [a for a in argv if not a.startswith("-") or a in ("--help", "-h")]
+    return words[0] if words and not words[0].startswith("-") else None
 
 
 def __getattr__(name: str) -> typer.Typer:

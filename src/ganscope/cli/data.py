@@ -1,4 +1,4 @@
-"""``ganscope data``: datasets ganscope makes itself (the built-in photo corpus, ...)."""
+"""``ganscope data``: datasets ganscope makes itself (the built-in photo corpus)."""
 
 from __future__ import annotations
 
@@ -9,36 +9,30 @@ from typing import Annotated
 import typer
 
 from ganscope.cli.options import SeedOption, choice_enum, writable_parent
+from ganscope.io.builtin import write_builtin
 
 Split = choice_enum("Split", ("all", "train", "test"))
 data_app = typer.Typer(help="Make the built-in datasets.", no_args_is_help=True)
-log = logging.getLogger("ganscope")
+Opt = typer.Option
 
 
 @data_app.command("builtin")
 def builtin(
-    out: Annotated[Path, typer.Option("--out", help="Output folder for the PNG crops.")],
-    size: Annotated[int, typer.Option("--size", help="Side of the square crops, in pixels.")] = 32,
-    count: Annotated[int, typer.Option("--count", help="Number of crops.")] = 1000,
+    out: Annotated[Path, Opt("--out", help="Output folder for the PNG crops.")],
+    size: Annotated[int, Opt("--size", help="Side of the square crops, in pixels.")] = 32,
+    count: Annotated[int, Opt("--count", help="Number of crops.")] = 1000,
     seed: SeedOption = 0,
-    split: Annotated[
-        Split,
-        typer.Option(
-            "--split",
-            help="all, or train / test: disjoint regions of every photo (test = right quarter).",
-        ),
-    ] = "all",
+    split: Annotated[Split, Opt("--split", help="all, or train / test: disjoint regions of every "
+                                "photo (test = right quarter).")] = "all",
 ) -> None:
     """Write random crops of the colour photographs bundled with scikit-image and scikit-learn.
 
     Crops are cut without resampling, so they keep the camera's spectrum. The same seed gives the
     same bytes. A manifest.csv records the source photo and offset of every crop.
     """
-    from ganscope.io.builtin import write_builtin
-
     writable_parent(out, folder=True)
-    paths = write_builtin(out, size=size, count=count, seed=seed, split=Split(split).value)
-    log.info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
+    paths = write_builtin(out, size=size, count=count, seed=seed, split=str(split))
+    logging.getLogger("ganscope").info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
 
 
 def register(app: typer.Typer) -> None:

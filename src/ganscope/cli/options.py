@@ -12,8 +12,6 @@ import dataclasses
 import functools
 import inspect
 import logging
-import os
-import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
@@ -25,18 +23,16 @@ import typer
 from ganscope import __version__, progress
 from ganscope.devices import resolve_device as resolve_device  # re-exported for the commands
 from ganscope.errors import GanscopeError
+from ganscope.io.locks import run_lock
+from ganscope.io.paths import echo_lossless as echo_lossless
+from ganscope.io.paths import require_dirs as require_dirs
+from ganscope.io.paths import writable_parent as writable_parent
 
-app = typer.Typer(
-    name="ganscope",
-    help="Look into generated images and into the generators that make them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-log = logging.getLogger("ganscope")
+app = typer.Typer(name="ganscope", no_args_is_help=True, add_completion=False,
+                  help="Look into generated images and into the generators that make them.",
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+Opt = typer.Option
 
 
 def _version_callback(value: bool) -> None:
@@ -47,33 +43,20 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Print the version."
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bars, warnings only.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[bool, Opt("--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version.")] = False,
+    quiet: Annotated[bool, Opt("--quiet", "-q", help="No progress bars, warnings only.")] = False,
+    verbose: Annotated[bool, Opt("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", force=True)
     progress.enable(not quiet)
 
 
-SeedOption = Annotated[
-    int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")
-]
-DeviceOption = Annotated[
-    str,
-    typer.Option(
-        "--device",
-        help="auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
-        metavar="DEVICE",
-    ),
-]
+SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same "
+                                                "output.")]
+DeviceOption = Annotated[str, Opt("--device", metavar="DEVICE", help="auto (cuda if available, "
+                                  "else cpu), cpu, cuda or cuda:N.")]
 
 
 def attribute_help(cls: type) -> dict[str, str]:
@@ -167,39 +150,6 @@ def choice_enum(name: str, values: Iterable[str]) -> type[StrEnum]:
     return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
 
 
-def require_dirs(paths: list[Path], what: str = "folder") -> None:
-    """Exit 2 (through :class:`GanscopeError`) when a path does not exist."""
-    for p in paths:
-        if not p.exists():
-            raise GanscopeError(f"{what} not found: {p}")
-
-
-_FILE_SUFFIXES = frozenset({".json", ".csv", ".png", ".html", ".txt", ".pdf", ".svg"})
-
-
-def writable_parent(path: Path, *, folder: bool | None = None) -> None:
-    """Fail early, with one line, when an output cannot be created.
-
-    Args:
-        path: the output.
-        folder: ``True`` when ``path`` is an output folder, ``False`` for an output file;
-            ``None`` guesses from the suffix (an output file has one).
-    """
-    is_folder = (not path.suffix) if folder is None else folder
-    if is_folder and path.exists() and not path.is_dir():
-        raise GanscopeError(f"cannot write to {path}: it is an existing file, not a folder")
-    if not is_folder and path.is_dir() and (folder is False or path.suffix in _FILE_SUFFIXES):
-        raise GanscopeError(f"cannot write {path}: it is an existing folder")
-    parent = path if is_folder else path.parent
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise GanscopeError(f"cannot write to {path}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK):
-        raise GanscopeError(f"cannot write to {path}: {probe} is not writable")
-
-
 def locks_output(param: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorate a command so that it holds :func:`ganscope.io.run_lock` on its output folder
     (the argument named ``param``) while it runs: a second command on the same folder exits 2
@@ -208,8 +158,6 @@ def locks_output(param: str) -> Callable[[Callable[..., None]], Callable[..., No
     def wrap(command: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(command)  # typer reads the options from the wrapped signature
         def locked(*args: object, **kwargs: object) -> None:
-            from ganscope.io.locks import run_lock
-
             folder = kwargs.get(param)
             if folder is None:
                 return command(*args, **kwargs)
@@ -226,23 +174,3 @@ def positive(value: int | None, option: str, *, minimum: int = 1) -> None:
     """Refuse ``value < minimum`` with one line naming ``option`` (``None`` means unset)."""
     if value is not None and value < minimum:
         raise GanscopeError(f"{option} must be at least {minimum}, not {value}")
-
-
-def echo_lossless(text: str, *, err: bool = False) -> None:
-    """Print one line whose file names may not be UTF-8, losslessly (their original bytes),
-    whatever ``PYTHONIOENCODING`` says (see :mod:`ganscope.io.writers`)."""
-    from ganscope.io.writers import PATH_ERRORS
-
-    stream = sys.stderr if err else sys.stdout
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    buffer = getattr(stream, "buffer", None)
-    if buffer is None:  # a text-only stream: it cannot carry raw bytes
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
-        return
-    try:
-        data = (text + "\n").encode(encoding, PATH_ERRORS)
-    except UnicodeEncodeError:  # a character the terminal's encoding has no bytes for
-        data = (text + "\n").encode(encoding, "backslashreplace")
-    stream.flush()
-    buffer.write(data)
-    buffer.flush()

@@ -22,7 +22,15 @@ from typing import Any
 
 from ganscope.errors import GanscopeError
 
-__all__ = ["ZOO_DIR", "ZOO_PREFIX", "ZooEntry", "resolve_generator", "zoo_entries", "zoo_entry"]
+__all__ = [
+    "ZOO_DIR",
+    "ZOO_PREFIX",
+    "ZooEntry",
+    "resolve_generator",
+    "zoo_entries",
+    "zoo_entry",
+    "zoo_table",
+]
 
 ZOO_DIR = Path(__file__).resolve().parent.parent / "assets" / "zoo"
 """Where the shipped generators live (inside the installed package)."""
@@ -122,6 +130,22 @@ def zoo_entry(name: str, root: Path | None = None) -> ZooEntry:
         shipped = ", ".join(entries) or "none shipped"
         raise GanscopeError(f"no zoo generator {name!r}; the zoo has: {shipped}")
     return entries[name]
+
+
+def zoo_table(entries: list[ZooEntry]) -> str:
+    """Name, family, upsampler, size, steps and quality of each entry, as aligned text."""
+    if not entries:
+        return "the zoo is empty: scripts/make_zoo.py builds it"
+    cols = ("name", "family", "upsampler", "size", "steps", "swd", "diversity", "precision",
+            "recall", "healthy")
+
+    def fmt(v: object) -> str:
+        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    rows = [[fmt(e.summary().get(c)) for c in cols] for e in entries]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                     for r in [list(cols), *rows])
 
 
 def resolve_generator(spec: str | Path) -> Path:
