@@ -14,12 +14,13 @@ from matplotlib.figure import Figure
 
 from ganscope.io import iter_batches, list_images
 from ganscope.report.spectra import difference_figure, profile_figure, spectra_grid_figure
+from ganscope.study.stages import REAL, source_folder
 
 
 def samples_figure(out: Path, names: list[str], n: int = 16) -> Figure:
     """Held-out samples of each generator beside real crops (``out/data/test/*``)."""
-    folders = {"real": out / "data" / "test" / "real"} | {
-        name: out / "data" / "test" / name.replace("+", "_") for name in names
+    folders = {REAL: out / "data" / "test" / REAL} | {
+        name: out / "data" / "test" / source_folder(name) for name in names
     }
     cols = min(4, len(folders))
     rows = -(-len(folders) // cols)
@@ -52,7 +53,7 @@ def spectra_figures(spec: dict) -> dict[str, tuple[Figure, str]]:
         segments = [(name, np.asarray(f)) for name, f in spec[key]["segments"]]
         stats = {n: (np.asarray(m), np.asarray(spec[key]["std"][n]))
                  for n, m in spec[key]["mean"].items()}  # fmt: skip
-        return profile_figure(segments, stats, ylabel="20 ln|F|", reference="real")
+        return profile_figure(segments, stats, ylabel="20 ln|F|", reference=REAL)
 
     fft = {n: np.asarray(a) for n, a in spec["fft2d_mean"].items()}
     dct = {n: np.asarray(a) for n, a in spec["dct_mean"].items()}
@@ -63,10 +64,10 @@ def spectra_figures(spec: dict) -> dict[str, tuple[Figure, str]]:
                         "Horizontal and vertical projections of the log spectrum."),
         "spectra_2d": (spectra_grid_figure(fft, domain="fft", label="20 ln|F|"),
                        "Mean 2D power spectrum (luma) per source."),
-        "spectra_diff": (difference_figure(fft, "real", domain="fft", label="Δ 20 ln|F|"),
+        "spectra_diff": (difference_figure(fft, REAL, domain="fft", label="Δ 20 ln|F|"),
                          "Mean 2D power spectrum minus real: replicas and checkerboard peaks show "
                          "as red spots."),
-        "dct_diff": (difference_figure(dct, "real", domain="dct", label="Δ ln|DCT|"),
+        "dct_diff": (difference_figure(dct, REAL, domain="dct", label="Δ ln|DCT|"),
                      "Mean 2D DCT spectrum minus real (Frank et al. 2020)."),
     }  # fmt: skip
 
