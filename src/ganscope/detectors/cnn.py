@@ -32,6 +32,7 @@ from ganscope.detectors.augment import (
 from ganscope.detectors.base import BaseDetector, as_images, as_labels, register_detector
 from ganscope.detectors.inputs import CNN_INPUTS, cnn_input
 from ganscope.detectors.networks import ARCHITECTURES, create_network
+from ganscope.devices import resolve_device
 from ganscope.errors import GanscopeError
 from ganscope.metrics.classification import average_precision, calibrate_threshold
 from ganscope.progress import progress_bar
@@ -42,25 +43,6 @@ NEAR_CHANCE_MARGIN = 0.15
 MIN_TRAINING_STEPS = 500
 """``epochs=None`` trains for at least this many optimizer steps (at least 20 epochs, at most
 100): on a few hundred images 20 epochs are only ~150 steps, too few to learn anything."""
-
-
-def resolve_device_name(name: str) -> torch.device:
-    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; asking for a
-    GPU that is not there is the user's error, for every model type alike."""
-    name = str(name).lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise GanscopeError("device cuda was asked for, but no CUDA device is available")
-        if int(name[5:] or 0) >= torch.cuda.device_count():
-            raise GanscopeError(
-                f"device {name}: only {torch.cuda.device_count()} CUDA device(s) available"
-            )
-        return torch.device(name)
-    raise GanscopeError(f"device must be auto, cpu, cuda or cuda:N, not {name!r}")
 
 
 def _stratified_split(
@@ -303,7 +285,7 @@ class CNNDetector(BaseDetector):
         if crop > min(H, W) or crop < 8:
             raise GanscopeError(f"crop {crop} must be in 8..{min(H, W)} for {H}x{W} images")
         self.crop_ = int(crop)
-        device = resolve_device_name(self.device)
+        device = resolve_device(self.device)
         gen = torch.Generator().manual_seed(self.seed)
         train_idx, val_idx = _stratified_split(yy, self.val_fraction, gen)
         self._input_stats(x[torch.from_numpy(train_idx)])
@@ -473,7 +455,7 @@ class CNNDetector(BaseDetector):
             raise GanscopeError("from_weights supports input rgb or npr only")
         det.crop_ = int(crop)
         det.input_mean_, det.input_std_ = torch.zeros(3), torch.ones(3)
-        det.network_ = det._build_network().to(resolve_device_name(det.device)).eval()
+        det.network_ = det._build_network().to(resolve_device(det.device)).eval()
         det.threshold_ = 0.5
         det.history_, det.best_epoch_, det.n_train_, det.n_val_ = [], 0, 0, 0
         det.augment_, det.epochs_, det.patience_ = "none", 0, 0
@@ -508,7 +490,7 @@ class CNNDetector(BaseDetector):
             k[len("network.") :]: v for k, v in tensors.items() if k.startswith("network.")
         }
         net.load_state_dict(net_state, strict=True)
-        self.network_ = net.to(resolve_device_name(self.device)).eval()
+        self.network_ = net.to(resolve_device(self.device)).eval()
         self.input_mean_ = tensors["input_mean"].float()
         self.input_std_ = tensors["input_std"].float()
         self.threshold_ = float(state["threshold"])

@@ -22,7 +22,7 @@ from rich.table import Table
 from ganscope.detectors.audit import audit_bias
 from ganscope.detectors.base import BaseDetector, is_fake
 from ganscope.detectors.classifiers import CLASSIFIERS, training_methods
-from ganscope.detectors.cnn import CNNDetector, resolve_device_name
+from ganscope.detectors.cnn import CNNDetector
 from ganscope.detectors.inference import (
     common_size,
     evaluate_detector,
@@ -32,6 +32,7 @@ from ganscope.detectors.inference import (
 from ganscope.detectors.persistence import default_model_path, load_detector, save_detector
 from ganscope.detectors.settings import TrainSettings
 from ganscope.detectors.spectral import SpectralDetector, SpectralKMeans
+from ganscope.devices import resolve_device
 from ganscope.errors import GanscopeError
 from ganscope.io import (
     LabeledSet,
@@ -216,7 +217,7 @@ def train_from_folders(
     model as they are (threshold 0.5).
     """
     s = settings
-    resolve_device_name(s.device)
+    resolve_device(s.device)
     feats = s.resolved_features()
     if s.method == "cnn" and s.weights is not None and s.epochs == 0 and not real and not fake:
         det = CNNDetector.from_weights(
@@ -264,7 +265,7 @@ def evaluate_folders(
     """``ganscope detector eval``: :func:`~ganscope.detectors.evaluate_detector` of the model on
     folders, with ``bootstrap`` resamples for the intervals; writes ``json_path`` (DESIGN.md:
     ``model``, ``overall``, ``per_source``, ``errors``) when given, and returns the metrics."""
-    resolve_device_name(device)
+    resolve_device(device)
     det = load_detector(model, device=device)
     data = labeled_folders(real, fake, err=err)
     errors: list[BadFile] = []
@@ -331,7 +332,7 @@ def detect_files(
     line goes to ``out``. Returns the results ``{"path", "prob_fake", "label"}``.
     """
     model = default_model_path() if model is None else model
-    resolve_device_name(device)  # the same refusal for every model type
+    resolve_device(device)  # the same refusal for every model type
     det = load_detector(model, device=device)
     thr = float(det.threshold_)
     errors: list[BadFile] = []
