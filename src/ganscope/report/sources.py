@@ -10,6 +10,7 @@ import numpy as np
 from rich.table import Table
 
 from ganscope.errors import GanscopeError
+from ganscope.spectrum.features import FEATURES
 from ganscope.spectrum.sources import SpectrumAnalysis, value_label
 
 __all__ = ["PLOT_SUFFIXES", "check_plot_path", "plot_analysis", "summary_table"]
@@ -71,7 +72,7 @@ def plot_analysis(analysis: SpectrumAnalysis, path: Path) -> None:
         raise GanscopeError(f"nothing to plot in {path}: no image could be decoded")
     stats = {n: (s.features.mean.numpy(), s.features.std.numpy()) for n, s in live.items()}
     spectra = {n: s.spectrum.mean.numpy() for n, s in live.items() if s.spectrum is not None}
-    domain = "dct" if analysis.kind == "dct" else "fft"
+    domain = FEATURES[analysis.kind].domain
     ref = next(iter(analysis.sources))
     fig = spectrum_overview_figure(
         segments=analysis.layout.segments,

@@ -47,7 +47,12 @@ from ganscope.io import (
 )
 from ganscope.io.luma import LumaBatch, iter_luma_batches, read_luma_size
 from ganscope.progress import progress_bar
-from ganscope.spectrum.features import FeatureLayout, extract_features, feature_layout
+from ganscope.spectrum.features import (
+    FEATURES,
+    FeatureLayout,
+    extract_features,
+    feature_layout,
+)
 from ganscope.spectrum.fourier import power_spectrum
 from ganscope.spectrum.stats import SpectrumStats
 
@@ -348,9 +353,7 @@ def run_spectrum(
 
 def value_label(kind: str, preset: str) -> str:
     """What the values of a feature vector are, in words (for tables, plots and the JSON)."""
-    if preset == "durall":
-        return "20 ln|F| (÷ first value)"
-    return "ln(|DCT| + 1e-12)" if kind == "dct" else "20 ln(|F| + 1e-8)"
+    return FEATURES[kind]().value_label(preset)
 
 
 class FeatureCsv:
