@@ -1,6 +1,7 @@
 """``ganscope CMD`` imports only the module of CMD; the table that says which is checked here."""
 
 import contextlib
+import json
 import subprocess
 import sys
 
@@ -48,3 +49,25 @@ def test_root_help_lists_every_command(capsys):
     text = capsys.readouterr().out
     for name in COMMANDS:
         assert name in text, name
+
+
+def _tree(*modules: str) -> dict[str, list[str]]:
+    code = (
+        "import json, sys, typer\n"
+        "from ganscope.cli import load_commands\n"
+        "cmd = typer.main.get_command(load_commands(*sys.argv[1:]))\n"
+        "print(json.dumps({n: sorted(getattr(c, 'commands', {})) for n, c in "
+        "cmd.commands.items()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_a_command_loaded_alone_has_all_its_subcommands():
+    """A module must not add subcommands to another module's group (``data scenes`` once lived
+    in cli/dissect.py, so ``ganscope data scenes`` alone did not find it)."""
+    full = _tree()
+    for module in sorted(set(COMMANDS.values())):
+        alone = _tree(module)
+        assert alone == {c: full[c] for c in alone}, module

@@ -1,4 +1,4 @@
-"""``ganscope data``: datasets ganscope makes itself (the built-in photo corpus)."""
+"""``ganscope data``: datasets ganscope makes itself (built-in photo crops, rendered scenes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import SeedOption, choice_enum, writable_parent
+from ganscope.cli.options import SeedOption, choice_enum, locks_output, writable_parent
+from ganscope.dissect.scenes import write_scenes
 from ganscope.io.builtin import write_builtin
 
 Split = choice_enum("Split", ("all", "train", "test"))
@@ -33,6 +34,19 @@ def builtin(
     writable_parent(out, folder=True)
     paths = write_builtin(out, size=size, count=count, seed=seed, split=str(split))
     logging.getLogger("ganscope").info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
+
+
+@data_app.command("scenes")
+@locks_output("out")
+def scenes(
+    out: Annotated[Path, Opt("--out", help="Output folder (images/, masks/, labels.json).")],
+    count: Annotated[int, Opt("--count", help="Number of scenes.")] = 1000,
+    seed: Annotated[int, Opt("--seed", help="First seed; scenes are seed..seed+count-1.")] = 0,
+    size: Annotated[int, Opt("--size", help="Image height and width in pixels.")] = 64,
+) -> None:
+    """Render the built-in scene world: images, exact label masks (palette PNGs) and labels.json."""
+    info = write_scenes(out, count=count, seed=seed, size=size)
+    typer.echo(f"wrote {count} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""``ganscope dissect``, ``intervene``, ``scenes-demo`` and ``data scenes``: GAN Dissection."""
+"""``ganscope dissect``, ``intervene`` and ``scenes-demo``: GAN Dissection."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typer import Argument, Option
 from ganscope.cli.options import DeviceOption, SeedOption, choice_enum, locks_output, resolve_device
 from ganscope.dissect import experiment as ex
 from ganscope.dissect.demo import run_scenes_demo
-from ganscope.dissect.scenes import write_scenes
 
 CONCEPTS = ('scenes (built-in segmenter), colors, artifacts, a segmenter folder, or a JSON file '
             '{"segmenter": FOLDER or "torchscript": FILE, "labels": [...]} (TorchScript: '
@@ -19,18 +18,6 @@ CONCEPTS = ('scenes (built-in segmenter), colors, artifacts, a segmenter folder,
 Run = Annotated[Path, Argument(help="A GAN run folder (from `ganscope gan train`).")]
 Trust = Annotated[bool, Option("--trust-code", help="Allow a TorchScript segmenter (it is code).")]
 Mode = choice_enum("Mode", ("ablate", "insert"))
-
-
-@locks_output("out")
-def _data_scenes(
-    out: Annotated[Path, Option(help="Output folder (images/, masks/, labels.json).")],
-    count: Annotated[int, Option(help="Number of scenes.")] = 1000,
-    seed: Annotated[int, Option(help="First scene seed; scenes are seed..seed+count-1.")] = 0,
-    size: Annotated[int, Option(help="Image height and width in pixels.")] = 64,
-) -> None:
-    """Render the built-in scene world: images, exact label masks (palette PNGs) and labels.json."""
-    info = write_scenes(out, count=count, seed=seed, size=size)
-    typer.echo(f"wrote {count} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}")
 
 
 @locks_output("out")
@@ -105,10 +92,7 @@ def _scenes_demo(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``dissect``, ``intervene``, ``scenes-demo`` and ``data scenes`` to the root app."""
-    from ganscope.cli.data import data_app
-
-    data_app.command("scenes")(_data_scenes)
+    """Add ``dissect``, ``intervene`` and ``scenes-demo`` to the root app."""
     for name, command in (("dissect", _dissect), ("intervene", _intervene)):
         app.command(name)(command)
     app.command("scenes-demo")(_scenes_demo)
