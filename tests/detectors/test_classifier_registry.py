@@ -49,7 +49,10 @@ def test_every_classifier_builds_an_unfitted_seeded_learner(name, train_set):
 def test_methods_are_the_classifiers_then_kmeans_and_cnn():
     assert training_methods() == (*CLASSIFIERS, "kmeans", "cnn") == METHODS
     assert choices()["method"] == training_methods()
-    assert [m.value for m in ganscope.cli.detector.Method] == list(training_methods())
+    app = typer.Typer(rich_markup_mode=None)  # click's plain help, as ganscope's own app
+    importlib.reload(ganscope.cli.detector).register(app)
+    text = CliRunner().invoke(app, ["detector", "train", "--help"], terminal_width=200).output
+    assert f"--method <{'|'.join(training_methods())}>" in text
 
 
 def test_unknown_and_duplicate_names():
@@ -88,7 +91,6 @@ def test_a_registered_classifier_is_found_everywhere(toy_classifier, image_folde
     assert type(build_classifier(toy_classifier)).__name__ == "DecisionTreeClassifier"
     assert toy_classifier in training_methods() and toy_classifier in choices()["method"]
     cli = importlib.reload(ganscope.cli.detector)
-    assert toy_classifier in [m.value for m in cli.Method]
     app = typer.Typer()
     cli.register(app)
     runner = CliRunner()

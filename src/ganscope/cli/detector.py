@@ -14,8 +14,6 @@ import ganscope.cli.options as o
 from ganscope.detectors.settings import HELP, TrainSettings, choices
 
 detector_app = typer.Typer(help="Train and evaluate real-vs-fake detectors.", no_args_is_help=True)
-Method, Features, Arch, Augment, Preset = (
-    o.choice_enum(name.title(), values) for name, values in choices().items())  # fmt: skip
 _err = functools.partial(o.echo_lossless, err=True)
 
 
@@ -25,38 +23,17 @@ def _opt(name: str) -> typer.models.OptionInfo:
 
 @detector_app.command("train")
 @o.locks_output("out")
+@o.config_options(TrainSettings, choices=choices(), help={**HELP, "batch_size":
+                  HELP["train_batch_size"]})  # fmt: skip
 def train(
+    config: TrainSettings,
     out: Annotated[Path, _opt("out")],
-    method: Annotated[Method, _opt("method")],
     real: Annotated[list[Path] | None, _opt("real")] = None,
     fake: Annotated[list[Path] | None, _opt("fake")] = None,
-    features: Annotated[Features | None, _opt("features")] = None,
-    bins: Annotated[int | None, _opt("bins")] = None,
-    preset: Annotated[Preset, _opt("preset")] = Preset("default"),
-    size: Annotated[int | None, _opt("size")] = None,
-    n_labels: Annotated[int, _opt("n_labels")] = 5,
-    arch: Annotated[Arch, _opt("arch")] = Arch("resnet-small"),
-    antialias: Annotated[bool, _opt("antialias")] = False,
-    crop: Annotated[int | None, _opt("crop")] = None,
-    augment: Annotated[Augment, _opt("augment")] = Augment("auto"),
-    epochs: Annotated[int | None, _opt("epochs")] = None,
-    lr: Annotated[float, _opt("lr")] = 1e-3,
-    batch_size: Annotated[int, Option("--batch-size", help=HELP["train_batch_size"])] = 32,
-    blur_prob: Annotated[float | None, _opt("blur_prob")] = None,
-    jpeg_prob: Annotated[float | None, _opt("jpeg_prob")] = None,
-    val_fraction: Annotated[float, _opt("val_fraction")] = 0.2,
-    patience: Annotated[int | None, _opt("patience")] = None,
-    weights: Annotated[Path | None, _opt("weights")] = None,
-    seed: o.SeedOption = 0,
-    device: o.DeviceOption = "auto",
 ) -> None:
     """Train a detector on real and fake folders and save it as a model folder."""
     from ganscope.detectors.workflow import train_from_folders
-    for value, name, low in ((size, "--size", 1), (bins, "--bins", 1), (crop, "--crop", 1),
-                             (batch_size, "--batch-size", 1), (epochs, "--epochs", 0)):  # fmt: skip
-        o.positive(value, name, minimum=low)
-    settings = TrainSettings.of(**locals())  # every option but the folders
-    for line in train_from_folders(out, real, fake, settings, err=_err):
+    for line in train_from_folders(out, real, fake, config, err=_err):
         o.echo_lossless(line)
 
 

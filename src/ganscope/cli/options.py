@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
@@ -86,6 +87,7 @@ def config_options(
     skip: Iterable[str] = (),
     choices: Mapping[str, Iterable[str]] | None = None,
     parsers: Mapping[str, tuple[Callable[[str], Any], Callable[[Any], str]]] | None = None,
+    help: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Give a command one option per field of the dataclass ``cls`` (``--field-name``, help from
     the ``Attributes:`` docstring, the field's default) and pass it ``config=cls(...)``: a new
@@ -95,11 +97,12 @@ def config_options(
         skip: fields the command does not offer (they keep their defaults).
         choices: field -> its valid values (e.g. a registry): an Enum option listing them.
         parsers: field -> ``(parse, format)`` for values typed as text (``--betas 0,0.9``).
+        help: field -> help text, where not the docstring's.
     """
     choices, parsers, skipped = dict(choices or {}), dict(parsers or {}), set(skip)
 
     def wrap(command: Callable[..., None]) -> Callable[..., None]:
-        hints, docs = typing.get_type_hints(cls), attribute_help(cls)
+        hints, docs = typing.get_type_hints(cls), {**attribute_help(cls), **(help or {})}
         own = typing.get_type_hints(command, localns={cls.__name__: cls}, include_extras=True)
         params = [
             p.replace(annotation=own[p.name])
@@ -118,7 +121,9 @@ def config_options(
             if f.name in parsers:
                 typ, default = str, parsers[f.name][1](default)
             text = docs.get(f.name, "").replace("``", "")
-            option = typer.Option(flag, help=text[:1].upper() + text[1:], show_default=True)
+            if not re.match(r"[\w+-]+: ", text):  # "cnn: ..." names what the option is for
+                text = text[:1].upper() + text[1:]
+            option = typer.Option(flag, help=text, show_default=True)
             default = inspect.Parameter.empty if default is dataclasses.MISSING else default
             params.append(
                 inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,

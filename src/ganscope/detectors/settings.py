@@ -56,6 +56,8 @@ HELP: dict[str, str] = {
     "json": "Write the results as JSON.",
     "csv": "Write the results as CSV.",
     "batch_size": "Images per batch.",
+    "seed": "Random seed; the same seed gives the same output.",
+    "device": "auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
     "bootstrap": "Bootstrap resamples for the 95% intervals.",
     "detect": "P(fake) and a real/fake label per image. Unreadable files are reported, never "
     "fatal.\n\nImages are centre-cropped to the model's input size (spectral models: their "
@@ -112,6 +114,13 @@ class TrainSettings:
     weights: Path | None = None
     seed: int = 0
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0)):
+            value = getattr(self, name)
+            if value is not None and value < low:
+                option = "--" + name.replace("_", "-")
+                raise GanscopeError(f"{option} must be at least {low}, not {value}")
 
     @classmethod
     def of(cls, **options: object) -> TrainSettings:
