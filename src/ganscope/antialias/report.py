@@ -27,7 +27,7 @@ from ganscope.antialias.equivariance import (
 )
 from ganscope.errors import GanscopeError
 
-__all__ = ["DetectorNetwork", "antialias_report", "load_model"]
+__all__ = ["DetectorNetwork", "antialias_report", "load_model", "report_summary"]
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
 
@@ -144,6 +144,12 @@ def antialias_report(
     from ganscope.io.writers import write_json
 
     t0 = time.perf_counter()
+    checks = ((max_shift, "--max-shift"), (max_images, "--max-images"), (grid, "--grid"))
+    for value, option in checks:
+        if value < 1:
+            raise GanscopeError(f"{option} must be at least 1, not {value}")
+    if not Path(images).is_dir():
+        raise GanscopeError(f"image folder not found: {images}")
     scorer, module, layers, side = load_model(model, trust_code=trust_code)
     paths = list_images(images)
     if not paths:
@@ -223,3 +229,14 @@ def _plot_profile(prof: dict[str, list[float]], label: str, binary: bool, path: 
     ax1.set_ylim(bottom=0)
     fig.suptitle(f"{label}: change of the output when the image moves by d pixels", fontsize=9)
     save_figure(fig, path)
+
+
+def report_summary(results: dict[str, Any], out: str | Path) -> str:
+    """The one line ``ganscope antialias report`` prints for :func:`antialias_report`'s results."""
+    c = results["consistency"]
+    lo, hi = c["agreement_ci"]
+    return (
+        f"{results['n_images']} images: consistency {c['agreement']:.3f} [{lo:.3f}, {hi:.3f}] "
+        f"under {results['shift_mode']} shifts up to {c['max_shift']} px, mean |ΔP| "
+        f"{c['prob_diff']:.4f}; {len(results['errors'])} unreadable; written to {out}"
+    )
