@@ -2,9 +2,9 @@
 
 1. **Classifier.** A :class:`~ganscope.antialias.models.SmallVGG` learns which of eight bundled
    photographs (:mod:`ganscope.io.builtin`) a 32x32 crop comes from. ``motorcycle_right`` is left
-   out by default: it is the stereo twin of ``motorcycle_left`` (the same scene a few
-   centimetres apart), so their crops are one class under two labels, and the uncertainty this
-   adds swamps what aliasing does to decisions. The anti-aliased network is
+   out by default: it is the stereo twin of ``motorcycle_left`` (the same scene from a nearby
+   viewpoint), so their crops are one class under two labels, and the uncertainty this adds
+   swamps what aliasing does to decisions. The anti-aliased network is
    ``antialias(baseline_at_init)``: the same initial weights, the same batches, only the
    max-pools differ. Neither sees shifted copies of a training image (no shift augmentation),
    Zhang's setting where anti-aliasing matters most. Both networks pad circularly (as the
