@@ -185,3 +185,15 @@ def test_gradients_flow_through_the_profile():
     prof = azimuthal_profile(power_spectrum(x), normalize="minmax")
     prof[..., 5:].sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 9, 44, 87])
+@pytest.mark.parametrize("bins", [1, 4, 88, 300])
+def test_spline_matrix_equals_scipys_not_a_knot_spline(n, bins):
+    """Our NumPy spline (no scipy.interpolate import at start-up) against scipy's own, which
+    Durall et al.'s griddata(method="cubic") is."""
+    from scipy.interpolate import make_interp_spline
+
+    nodes, at = np.linspace(0, bins, n), np.linspace(0, bins, bins)
+    ref = make_interp_spline(nodes, np.eye(n), k=min(3, n - 1))(at).T
+    np.testing.assert_allclose(spline_matrix(n, bins), ref, rtol=0, atol=1e-12)
