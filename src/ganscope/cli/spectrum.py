@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ganscope.cli.options import DeviceOption, choice_enum, writable_parent
 from ganscope.report.sources import check_plot_path, plot_analysis, summary_table
@@ -60,6 +59,8 @@ def spectrum(
         plot_analysis(analysis, plot)
         log.info("wrote %s", plot)
     if not outputs:
+        from rich.console import Console  # not at start-up: --csv/--json/--plot print no table
+
         table, what = summary_table(analysis)
         Console().print(table)
         if what:

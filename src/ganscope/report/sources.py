@@ -5,13 +5,16 @@ differences to the reference source)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.table import Table
 
 from ganscope.errors import GanscopeError
 from ganscope.spectrum.features import FEATURES
 from ganscope.spectrum.sources import SpectrumAnalysis, value_label
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["PLOT_SUFFIXES", "check_plot_path", "plot_analysis", "summary_table"]
 
@@ -21,6 +24,8 @@ PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 def summary_table(analysis: SpectrumAnalysis) -> tuple[Table, str]:
     """A rich table (mean ± std per source at a few frequencies; mean and std for 2D kinds) and
     the sentence that says what its cells are."""
+    from rich.table import Table  # not at start-up: `spectrum --csv` prints no table
+
     layout = analysis.layout
     H, W = analysis.size
     table = Table(title=f"{analysis.kind} spectrum ({analysis.preset}), {H}x{W}")
