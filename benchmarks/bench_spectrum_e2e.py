@@ -190,7 +190,8 @@ def main() -> None:
             else "matplotlib and scikit-learn are not imported on this path."
         ),
         "",
-        "Reproduce: `python benchmarks/bench_spectrum_e2e.py --count 8000 --rounds 3`.",
+        f"Reproduce: `python benchmarks/bench_spectrum_e2e.py --count {args.count} --rounds "
+        f"{args.rounds}`.",
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
