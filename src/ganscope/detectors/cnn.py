@@ -34,6 +34,7 @@ from ganscope.detectors.inputs import CNN_INPUTS, cnn_input
 from ganscope.detectors.networks import ARCHITECTURES, create_network
 from ganscope.devices import resolve_device
 from ganscope.errors import GanscopeError
+from ganscope.layers import precise_batchnorm
 from ganscope.metrics.classification import average_precision, calibrate_threshold
 from ganscope.progress import progress_bar
 
@@ -407,22 +408,12 @@ class CNNDetector(BaseDetector):
         # running averages lag far behind the weights after a few hundred steps, so validation
         # (and the saved model) would use stale statistics. Recompute them as a true average
         # over the training images (centre crops, the view used for scoring).
-        bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        if not bns:
-            return
-        momenta = [m.momentum for m in bns]
-        for m in bns:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the batches below
-        net.train()
-        with torch.no_grad():
-            for i in range(0, min(len(x_train), max_images), self.batch_size):
-                xb = center_crop(x_train[i : i + self.batch_size], (self.crop_, self.crop_))
-                if xb.shape[0] >= 2:
-                    net(self._prepare(xb.to(device)))
-        for m, mom in zip(bns, momenta, strict=True):
-            m.momentum = mom
-        net.eval()
+        crop, step = (self.crop_, self.crop_), self.batch_size
+        views = (
+            self._prepare(center_crop(x_train[i : i + step], crop).to(device))
+            for i in range(0, min(len(x_train), max_images), step)
+        )
+        precise_batchnorm(net, views)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``(N, 2)``: P(real), P(fake), scored on the view chosen by ``eval_crop``."""

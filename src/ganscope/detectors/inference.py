@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from ganscope.detectors.base import BaseDetector
-from ganscope.errors import GanscopeError, ImageReadError
-from ganscope.io import LabeledSet, iter_batches, read_size
+from ganscope.io import LabeledSet, iter_batches
+from ganscope.io.sizes import plan_crop
 from ganscope.metrics.classification import detection_metrics
 from ganscope.progress import progress_bar
 
@@ -44,25 +44,10 @@ def common_size(
     Raises:
         GanscopeError: no readable image of at least ``min_size`` x ``min_size``.
     """
-    hs, ws = [], []
-    for p in paths:
-        try:
-            h, w = read_size(p)
-        except ImageReadError as err:
-            if errors is not None:
-                errors.append((Path(p), err.reason))
-            continue
-        if h < min_size or w < min_size:
-            if errors is not None:
-                errors.append((Path(p), f"too small to analyze ({h}x{w} < {min_size}x{min_size})"))
-            continue
-        hs.append(h)
-        ws.append(w)
-    if not hs:
-        raise GanscopeError(
-            f"no readable image of at least {min_size}x{min_size} to determine a common size"
-        )
-    return min(hs), min(ws)
+    plan = plan_crop({"": list(paths)}, min_size=min_size)
+    if errors is not None:
+        errors.extend(plan.bad)
+    return plan.size
 
 
 def load_images(

@@ -61,7 +61,7 @@ from ganscope.generators.losses import (
 )
 from ganscope.generators.sample import image_grid, sample_images
 from ganscope.generators.spectral import spectral_regularization
-from ganscope.layers import UPSAMPLERS
+from ganscope.layers import UPSAMPLERS, precise_batchnorm
 
 log = logging.getLogger(__name__)
 
@@ -350,23 +350,16 @@ def recalibrate_batchnorm(
     statistics", Brock et al. 2019) and leave ``G`` in eval mode. Deterministic for a seed."""
     from ganscope.generators.sample import latents_for_seeds
 
-    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        G.eval()
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the calibration batches
-    G.train()
-    device = next(G.parameters()).device
-    dim = G.latent_dim
-    for i in range(0, n, batch_size):
-        seeds = [_derive_seed(seed, "bn", k) for k in range(i, min(n, i + batch_size))]
-        G(latents_for_seeds(seeds, dim).to(device))
-    for m, mom in zip(norms, momenta, strict=True):
-        m.momentum = mom
-    G.eval()
+    device, dim = next(G.parameters()).device, G.latent_dim
+    precise_batchnorm(
+        G,
+        (
+            latents_for_seeds(
+                [_derive_seed(seed, "bn", k) for k in range(i, min(n, i + batch_size))], dim
+            ).to(device)
+            for i in range(0, n, batch_size)
+        ),
+    )
 
 
 class _Trainer:

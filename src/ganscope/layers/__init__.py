@@ -1,5 +1,6 @@
 """nn building blocks: the 2x upsampler registry and anti-aliased downsampling (BlurPool)."""
 
+from ganscope.layers.batchnorm import precise_batchnorm
 from ganscope.layers.blurpool import (
     PAD_TYPES,
     BlurPool2d,
@@ -41,5 +42,6 @@ __all__ = [
     "blur_pool2d",
     "create_upsampler",
     "icnr_",
+    "precise_batchnorm",
     "register_upsampler",
 ]

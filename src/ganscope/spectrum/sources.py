@@ -34,7 +34,7 @@ from torch import Tensor
 
 from ganscope import __version__
 from ganscope.devices import resolve_device, threads_beside
-from ganscope.errors import GanscopeError, ImageReadError
+from ganscope.errors import GanscopeError
 from ganscope.io import (
     atomic_path,
     errors_csv_path,
@@ -46,6 +46,7 @@ from ganscope.io import (
     write_json,
 )
 from ganscope.io.luma import LumaBatch, iter_luma_batches, read_luma_size
+from ganscope.io.sizes import CropPlan, plan_crop
 from ganscope.progress import progress_bar
 from ganscope.spectrum.features import (
     FEATURES,
@@ -75,56 +76,6 @@ log = logging.getLogger(__name__)
 BadFile = tuple[Path, str]
 #: Called once per batch with the batch's paths and its ``(B, F)`` features (on the CPU).
 BatchSink = Callable[[list[Path], Tensor], None]
-
-
-@dataclass
-class CropPlan:
-    """Result of the header pre-pass.
-
-    Attributes:
-        size: the common ``(H, W)`` every image is centre-cropped to.
-        files: per source, the files that passed the pre-pass, in order.
-        n_cropped: how many of them are larger than ``size`` and will be cropped.
-        bad: files refused by the pre-pass, ``(path, reason)``.
-    """
-
-    size: tuple[int, int]
-    files: dict[str, list[Path]]
-    n_cropped: int
-    bad: list[BadFile] = field(default_factory=list)
-
-
-def plan_crop(sources: Mapping[str, Sequence[Path]], *, min_size: int = 8) -> CropPlan:
-    """Header-only pre-pass: drop unreadable and too-small files and choose the common size.
-
-    Raises:
-        GanscopeError: no readable image of at least ``min_size`` x ``min_size`` is left.
-    """
-    bad: list[BadFile] = []
-    kept: dict[str, list[Path]] = {}
-    sizes: list[tuple[int, int]] = []
-    total = sum(len(f) for f in sources.values())
-    with progress_bar(total, "reading sizes") as bar:
-        for name, files in sources.items():
-            kept[name] = []
-            for path in files:
-                try:
-                    h, w = read_luma_size(path)
-                except ImageReadError as err:
-                    bad.append((path, err.reason))
-                    continue
-                if h < min_size or w < min_size:
-                    bad.append((path, f"too small to analyze ({h}x{w} < {min_size}x{min_size})"))
-                    continue
-                kept[name].append(path)
-                sizes.append((h, w))
-            bar.advance(len(files))
-    if not sizes:
-        raise GanscopeError(f"no readable image of at least {min_size}x{min_size} was found")
-    arr = np.asarray(sizes)
-    size = (int(arr[:, 0].min()), int(arr[:, 1].min()))
-    n_cropped = int(np.count_nonzero((arr[:, 0] != size[0]) | (arr[:, 1] != size[1])))
-    return CropPlan(size=size, files=kept, n_cropped=n_cropped, bad=bad)
 
 
 @dataclass
@@ -216,7 +167,7 @@ def analyze_sources(
     Raises:
         GanscopeError: bad settings, or no readable image at all.
     """
-    plan = plan_crop(sources, min_size=min_size)
+    plan = plan_crop(sources, min_size=min_size, read=read_luma_size)
     H, W = plan.size
     try:
         layout = feature_layout(kind, H, W, bins=bins, preset=preset)
