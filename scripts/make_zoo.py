@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "zoo-build")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--steps", type=int, default=4000, help="training steps per generator")
+    ap.add_argument("--steps", type=int, default=8000, help="training steps per generator")
     ap.add_argument("--width", type=int, default=32, help="generator and discriminator width")
     ap.add_argument("--only", nargs="*", help="entry names to build (default: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
