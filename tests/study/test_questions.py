@@ -119,3 +119,15 @@ def test_a_new_question_is_one_function_and_its_registration(tmp_path, monkeypat
         study_question("how-many-detectors", "Again?")(_count)
     assert "how-many-detectors" in questions.QUESTIONS
 
+
+
+def test_a_fix_is_not_compared_with_a_zoo_generator_trained_far_longer() -> None:
+    results = _results(broken=None)
+    results["generators"] = {"transposed": {"zoo": "dcgan-transposed"},
+                             "transposed+specreg": {"zoo": None}}  # fmt: skip
+    (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
+    assert "cannot be compared" in text and "zoo:dcgan-transposed" in text
+    assert "spectral distance" not in text
+    results["generators"]["transposed"]["zoo"] = None  # both trained here: compared
+    (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
+    assert "spectral distance 1.00 (plain 1.00)" in text

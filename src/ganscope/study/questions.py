@@ -354,6 +354,12 @@ def _spectral_fixes(r: StudyResults) -> Answer | None:
         base = plain.get(v["upsample"])
         if base is None or base == n:
             continue
+        zoo = {g: (r.raw.get("generators", {}).get(g) or {}).get("zoo") for g in (n, base)}
+        if zoo[n] != zoo[base]:  # one shipped (trained for hours), one trained here: unequal
+            which = base if zoo[base] else n
+            parts.append(f"{n} cannot be compared with {base}: {which} comes from the zoo "
+                         f"(zoo:{zoo[which]}, trained far longer), the other was trained here")
+            continue
         t = q[base]
         parts.append(
             f"{n}: spectral distance {q[n]['spectral_distance']:.2f} (plain "
