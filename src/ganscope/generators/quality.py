@@ -35,6 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from ganscope.errors import GanscopeError
+from ganscope.generators.metrics import sliced_wasserstein_distance
+from ganscope.generators.sample import sample_images
+from ganscope.io.builtin import iter_builtin
 
 __all__ = [
     "QualityReport",
@@ -252,7 +255,6 @@ def real_reference(
 ) -> RealReference:
     """Real-vs-real numbers and the statistics the generated set is compared with (cached for
     the last pair of real sets)."""
-    from ganscope.generators.metrics import sliced_wasserstein_distance
 
     key = _key(real_test, real_train, dup_fraction, k, seed)
     if key in _REFERENCES:
@@ -308,7 +310,6 @@ def quality_report(
     Returns:
         :class:`QualityReport`.
     """
-    from ganscope.generators.metrics import sliced_wasserstein_distance
 
     if fake.shape[1:] != real_test.shape[1:] or real_train.shape[1:] != real_test.shape[1:]:
         raise GanscopeError(
@@ -350,7 +351,6 @@ def quality_report(
 def quality_samples(G: torch.nn.Module, n: int, real_test: torch.Tensor) -> torch.Tensor:
     """What a generator's quality is measured on: ``n`` samples on seeds ``0 .. n-1``, or, for
     an autoencoder that cannot sample a prior, its reconstructions of ``real_test[:n]``."""
-    from ganscope.generators.sample import sample_images
 
     if getattr(G, "reconstructs", False) and not getattr(G, "samples_prior", True):
         device = next(G.parameters()).device
@@ -363,7 +363,6 @@ def _images_from(source: str | dict, size: int, limit: int) -> torch.Tensor:
     if isinstance(source, dict):  # a built-in corpus recipe recorded by the zoo
         import numpy as np
 
-        from ganscope.io.builtin import iter_builtin
 
         pairs = iter_builtin(**{**source, "count": min(int(source["count"]), limit)})
         arr = np.stack([a for _, a in pairs])  # (N, S, S, 3) uint8

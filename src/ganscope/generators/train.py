@@ -59,9 +59,20 @@ from ganscope.generators.losses import (
     generator_loss,
     gradient_penalty,
 )
-from ganscope.generators.sample import image_grid, sample_images
+from ganscope.generators.sample import image_grid, latents_for_seeds, sample_images
 from ganscope.generators.spectral import spectral_regularization
+from ganscope.io import (
+    atomic_path,
+    iter_batches,
+    list_images,
+    save_png,
+    write_csv,
+    write_errors_csv,
+    write_json,
+)
+from ganscope.io.locks import LOCK_NAME, run_lock
 from ganscope.layers import UPSAMPLERS, precise_batchnorm
+from ganscope.zoo import resolve_generator
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +289,6 @@ def load_training_images(
         ``(images, fingerprint, n_skipped)``; the fingerprint (file names and sizes) lets a
         resumed run check that its data did not change.
     """
-    from ganscope.io import iter_batches, list_images
 
     files = list_images([data])
     errors = [] if errors is None else errors
@@ -348,7 +358,6 @@ def recalibrate_batchnorm(
 ) -> None:
     """Recompute the BatchNorm running statistics of ``G`` on ``n`` fixed latents ("standing
     statistics", Brock et al. 2019) and leave ``G`` in eval mode. Deterministic for a seed."""
-    from ganscope.generators.sample import latents_for_seeds
 
     device, dim = next(G.parameters()).device, G.latent_dim
     precise_batchnorm(
@@ -408,7 +417,6 @@ class _Trainer:
         return {k: v.detach().cpu().contiguous().clone() for k, v in t.items()}
 
     def save(self, fingerprint: str) -> None:
-        from ganscope.io import atomic_path, write_csv
 
         tensors = self.state_tensors()
         meta = {
@@ -466,7 +474,6 @@ class _Trainer:
         )
 
     def save_grid(self) -> None:
-        from ganscope.io import save_png
 
         recalibrate_batchnorm(self.G_ema, seed=self.cfg.seed)
         images = sample_images(self.G_ema, list(range(self.cfg.grid_size)), device=self.device)
@@ -622,7 +629,6 @@ def train_gan(
     """Train (or resume, or confirm complete) a GAN run in ``out_dir``, holding the folder's
     :func:`ganscope.io.run_lock`: a second run on the same folder stops with a
     :class:`GanscopeError` instead of training into the same files. See :func:`_train_gan`."""
-    from ganscope.io.locks import run_lock
 
     config.validate()
     with run_lock(out_dir):
@@ -657,7 +663,6 @@ def _train_gan(
     cfg_path = run_dir / "config.json"
     if run_dir.exists() and not run_dir.is_dir():
         raise GanscopeError(f"--out must be a folder, but {run_dir} is a file")
-    from ganscope.io.locks import LOCK_NAME
 
     others = (p for p in run_dir.iterdir() if p.name != LOCK_NAME) if run_dir.is_dir() else ()
     if any(others) and not cfg_path.exists():
@@ -678,11 +683,9 @@ def _train_gan(
         trainer.load(fingerprint)
         log.info("resuming %s from step %d of %d", run_dir, trainer.step, cfg.steps)
     start = trainer.step
-    from ganscope.io import write_json
 
     write_json(cfg_path, {**cfg.to_json(), "n_images": len(data), "ganscope_version": __version__})
     if bad_files:
-        from ganscope.io import write_errors_csv
 
         # Every skipped file by name (the warning above shows one).
         write_errors_csv(run_dir / "errors.csv", bad_files)
@@ -714,7 +717,6 @@ def load_generator(
         ``(G_ema, config)`` where ``config`` is the generator folder's ``config.json``
         (``family``, ``settings``, ``step``, ``train_config``, ``ganscope_version``).
     """
-    from ganscope.zoo import resolve_generator
 
     run_dir = resolve_generator(run_dir)
     folder = run_dir / GENERATOR_DIR if (run_dir / GENERATOR_DIR).is_dir() else run_dir
