@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganscope import __version__
 from ganscope.antialias.consistency import consistency, resize_consistency, score_images
 from ganscope.antialias.convert import antialias
 from ganscope.antialias.equivariance import (
@@ -46,6 +47,8 @@ from ganscope.antialias.equivariance import (
 )
 from ganscope.antialias.models import SmallVGG
 from ganscope.errors import GanscopeError
+from ganscope.io.builtin import PHOTOS, plan_crops
+from ganscope.io.writers import write_json
 from ganscope.progress import progress_bar
 
 __all__ = [
@@ -118,8 +121,6 @@ def photo_task(
         ``images (n, 3, size, size)`` in [0, 1], ``labels (n,)`` and the class names.
     """
     from PIL import Image
-
-    from ganscope.io.builtin import PHOTOS, plan_crops
 
     unknown = set(exclude) - {p.name for p in PHOTOS}
     if unknown:
@@ -406,8 +407,6 @@ def run_benchmark(out: str | Path, config: BenchmarkConfig | None = None) -> dic
     (``equivariance_heatmaps.png``, ``equivariance_profile.png``, ``consistency_seeds.png``,
     ``detector_shifts.png``) to
     ``out``. Returns the results."""
-    from ganscope import __version__
-    from ganscope.io.writers import write_json
 
     cfg = config or BenchmarkConfig()
     if not cfg.seeds:

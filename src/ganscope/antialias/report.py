@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganscope import __version__
 from ganscope.antialias.benchmark import shift_profile
 from ganscope.antialias.consistency import consistency, resize_consistency, score_images
 from ganscope.antialias.equivariance import (
@@ -26,6 +27,8 @@ from ganscope.antialias.equivariance import (
     shift_equivariance,
 )
 from ganscope.errors import GanscopeError
+from ganscope.io import list_images
+from ganscope.io.writers import write_json
 
 __all__ = ["DetectorNetwork", "antialias_report", "load_model", "report_summary"]
 
@@ -138,10 +141,7 @@ def antialias_report(
         seed: seed of the random shifts.
         trust_code: allow a TorchScript model (it is code).
     """
-    from ganscope import __version__
     from ganscope.detectors.inference import common_size, load_images
-    from ganscope.io import list_images
-    from ganscope.io.writers import write_json
 
     t0 = time.perf_counter()
     checks = ((max_shift, "--max-shift"), (max_images, "--max-images"), (grid, "--grid"))

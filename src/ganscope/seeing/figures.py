@@ -14,6 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ganscope.io import atomic_path
 from ganscope.seeing.fsd import FSDResult
 
 __all__ = ["class_chart", "save_figure", "segmentation_grid"]
@@ -23,7 +24,6 @@ _CLIP = 6.0  # the chart's log2 axis ends at 1/64 and 64 times the real pixel fr
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
     """Save ``fig`` atomically; the format follows the suffix."""
-    from ganscope.io import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

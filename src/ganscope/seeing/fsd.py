@@ -37,7 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ganscope.checkpoint import load_config
 from ganscope.errors import GanscopeError
+from ganscope.io import iter_batches, list_images, write_json
 from ganscope.progress import progress_bar
 
 __all__ = [
@@ -137,7 +139,6 @@ def segment_folder(
     Raises:
         GanscopeError: the folder does not exist or holds no readable image.
     """
-    from ganscope.io import iter_batches, list_images
 
     files = list_images(folder)
     k = len(labels)
@@ -366,7 +367,6 @@ def load_fsd_segmenter(
     Returns:
         ``(labeler, labels)``.
     """
-    from ganscope.checkpoint import load_config
     from ganscope.dissect.segmenter import scene_labeler
 
     if str(spec) == "scenes":
@@ -436,7 +436,6 @@ def fsd_report(
     (:meth:`FSDResult.to_json`) to ``json_out`` and the per-class chart
     (:func:`ganscope.seeing.figures.class_chart`) to ``plot`` (.png, .pdf or .svg) when given.
     Unreadable files are logged as one warning and listed in the JSON."""
-    from ganscope.io import write_json
     from ganscope.seeing.figures import class_chart, save_figure  # imports this module; matplotlib
 
     for folder in (real, generated):

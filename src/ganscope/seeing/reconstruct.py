@@ -29,7 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganscope import __version__
+from ganscope.checkpoint import load_checkpoint, save_checkpoint
 from ganscope.errors import GanscopeError
+from ganscope.io import iter_batches, list_images, save_png, write_csv, write_json
+from ganscope.progress import progress_bar
 from ganscope.seeing.fsd import class_areas, load_fsd_segmenter
 from ganscope.seeing.invert import (
     EncoderTraining,
@@ -82,7 +86,6 @@ def _encoder_config(
 def _load_or_train_encoder(
     chain: LayerChain, settings: EncoderTraining, folder: Path
 ) -> tuple[LayerwiseEncoder, dict[str, Any]]:
-    from ganscope.checkpoint import load_checkpoint, save_checkpoint
 
     want = _encoder_config(chain, settings, _fingerprint(chain.G))
     device = next(chain.G.parameters()).device
@@ -149,9 +152,6 @@ def reconstruct_folder(
     Returns:
         The ``results.json`` content.
     """
-    from ganscope import __version__
-    from ganscope.io import iter_batches, list_images, save_png, write_csv, write_json
-    from ganscope.progress import progress_bar
     from ganscope.seeing.figures import segmentation_grid
 
     if not Path(images).exists():
