@@ -159,7 +159,8 @@ def export_entry(entry: Entry, run: Path, *, data_recipe: dict | None) -> dict:
         "spectral_fix": entry.note or None,
         "data": data_recipe,
         "data_kind": entry.data,
-        "recipe": "ganscope default recipe (TrainConfig defaults)",
+        "recipe": "scripts/make_zoo.py: PHOTO_RECIPE (hinge loss, Adam betas 0, 0.9, batch 32) "
+        "for the photo entries, the scenes entry's own settings for scenes",
     }
     dest = ZOO / entry.name
     tmp = ZOO / f".{entry.name}.tmp"
