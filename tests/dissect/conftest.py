@@ -72,3 +72,18 @@ def square_labeler():
 @pytest.fixture
 def square_region() -> tuple[slice, slice]:
     return SQUARE
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny untrained DCGAN run folder (16x16, latent 8) for the dissect commands."""
+    from ganscope.checkpoint import save_checkpoint
+    from ganscope.generators import create_generator
+
+    torch.manual_seed(0)
+    G = create_generator("dcgan", size=16, upsample="transposed", latent_dim=8, width=8)
+    run = tmp_path_factory.mktemp("run")
+    save_checkpoint(
+        run / "generator", G.state_dict(), {"family": "dcgan", "settings": G.settings()}
+    )
+    return run

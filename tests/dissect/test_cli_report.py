@@ -12,20 +12,6 @@ from ganscope.dissect.report import outline_regions
 from ganscope.report.html import data_uri_png
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from ganscope.checkpoint import save_checkpoint
-    from ganscope.generators import create_generator
-
-    torch.manual_seed(0)
-    G = create_generator("dcgan", size=16, upsample="transposed", latent_dim=8, width=8)
-    run = tmp_path_factory.mktemp("run")
-    save_checkpoint(
-        run / "generator", G.state_dict(), {"family": "dcgan", "settings": G.settings()}
-    )
-    return run
-
-
 def _cli(args, capsys):
     from ganscope.cli import main
 

@@ -23,20 +23,6 @@ from ganscope.errors import GanscopeError
 from ganscope.generators.forward import OUTPUT_RANGE
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from ganscope.checkpoint import save_checkpoint
-    from ganscope.generators import create_generator
-
-    torch.manual_seed(0)
-    G = create_generator("dcgan", size=16, upsample="transposed", latent_dim=8, width=8)
-    run = tmp_path_factory.mktemp("run")
-    save_checkpoint(
-        run / "generator", G.state_dict(), {"family": "dcgan", "settings": G.settings()}
-    )
-    return run
-
-
 def test_hookable_layers_are_feature_maps_in_forward_order(run_dir):
     names = hookable_layers(run_dir)
     assert names.index("project_norm") < names.index("blocks.0") < names.index("to_rgb")
