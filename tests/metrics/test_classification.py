@@ -178,3 +178,22 @@ def test_bad_input_raises():
         roc_auc([0, 2], [0.1, 0.2])
     with pytest.raises(GanscopeError):
         average_precision([0, 1], [0.1, np.nan])
+
+
+def test_fit_temperature_matches_scipy():
+    from scipy.optimize import minimize_scalar
+
+    from ganscope.metrics import fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    logits = (2 * y - 1) * 6.0 + rng.normal(0, 4, 400)  # over-confident: T > 1
+
+    def nll(t):
+        u = logits / t
+        return np.mean(np.logaddexp(0, u) - u * y)
+
+    ref = minimize_scalar(nll, bounds=(0.02, 50), method="bounded", options={"xatol": 1e-10}).x
+    t = fit_temperature(y, logits)
+    assert t > 1 and t == pytest.approx(ref, rel=1e-5)
+    assert fit_temperature(np.zeros(5), logits[:5]) == 1.0

@@ -1,0 +1,107 @@
+"""Whole-image scoring by tiles (issue 11) and temperature-scaled P(fake)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganscope.detectors import CNNDetector, load_detector, save_detector
+from ganscope.detectors.inference import predict_paths
+from ganscope.detectors.tiles import tile_count, tile_images, tile_starts
+from ganscope.errors import GanscopeError
+
+FAST = dict(epochs=2, batch_size=16, crop=16, seed=0, device="cpu", input="npr")
+
+
+@pytest.mark.parametrize("length", [16, 17, 31, 32, 33, 47, 48, 70, 101])
+def test_tiles_cover_every_pixel_from_even_offsets(length):
+    starts = tile_starts(length, 16)
+    assert all(s % 2 == 0 for s in starts)
+    assert starts == sorted(set(starts)) and starts[-1] + 16 <= length
+    covered = np.zeros(length, bool)
+    for s in starts:
+        covered[s : s + 16] = True
+    # Every pixel, except the last of an odd side (it would need an odd start).
+    assert covered[: length - (length % 2)].all()
+
+
+def test_tile_starts_refuse_small_or_odd():
+    with pytest.raises(GanscopeError, match="smaller"):
+        tile_starts(15, 16)
+    with pytest.raises(GanscopeError, match="even"):
+        tile_starts(40, 15)
+
+
+def test_tile_images_matches_a_loop():
+    x = torch.rand(2, 3, 40, 50)
+    tiles = tile_images(x, 16)
+    rows, cols = tile_starts(40, 16), tile_starts(50, 16)
+    assert tiles.shape == (2 * tile_count(40, 50, 16), 3, 16, 16)
+    k = 0
+    for b in range(2):
+        for y in rows:
+            for xx in cols:
+                torch.testing.assert_close(tiles[k], x[b, :, y : y + 16, xx : xx + 16])
+                k += 1
+
+
+@pytest.fixture(scope="module")
+def tiled(train_set):
+    X, y = train_set
+    return CNNDetector(eval_crop="tiles", calibrate="temperature", **FAST).fit(X, y)
+
+
+def test_tiled_score_is_the_mean_tile_logit(tiled, test_set):
+    Xt, _ = test_set
+    big = torch.cat([Xt[:2], Xt[2:4]], dim=-1)[..., :, :60]  # (2, 3, 32, 60)
+    p = tiled.predict_proba(big)[:, 1]
+    net = tiled.network_
+    for b in range(2):
+        logits = []
+        for y0 in tile_starts(32, 16):
+            for x0 in tile_starts(60, 16):
+                tile = big[b : b + 1, :, y0 : y0 + 16, x0 : x0 + 16]
+                with torch.no_grad():
+                    logits.append(float(net(tiled._prepare(tile))))
+        expected = 1 / (1 + math.exp(-np.mean(logits) / tiled.temperature_))
+        assert p[b] == pytest.approx(expected, abs=1e-5)
+    assert tiled.input_size is None and tiled.min_input_size == 16
+
+
+def test_temperature_calibration_sets_threshold_half(tiled):
+    assert tiled.threshold_ == 0.5
+    assert tiled.temperature_ > 0 and tiled.temperature_ != 1.0
+    assert 0 <= tiled.val_ece_ <= 1
+
+
+def test_temperature_survives_save_load(tiled, test_set, tmp_path):
+    save_detector(tiled, tmp_path / "m")
+    again = load_detector(tmp_path / "m")
+    assert again.temperature_ == tiled.temperature_ and again.val_ece_ == tiled.val_ece_
+    np.testing.assert_array_equal(
+        again.predict_proba(test_set[0]), tiled.predict_proba(test_set[0])
+    )
+
+
+def test_tiled_detector_scores_mixed_size_files(tiled, tmp_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, (h, w) in enumerate([(16, 16), (37, 64), (64, 37), (8, 40)]):
+        arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        path = tmp_path / f"{i}.{'png' if i % 2 else 'jpg'}"
+        Image.fromarray(arr).save(path)
+        paths.append(path)
+    errors: list = []
+    kept, p = predict_paths(tiled, paths, errors=errors)
+    assert [q.name for q in kept] == ["0.jpg", "1.png", "2.jpg"]
+    assert len(errors) == 1 and errors[0][0].name == "3.png"
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_unknown_calibration_is_refused(train_set):
+    with pytest.raises(GanscopeError, match="calibrate"):
+        CNNDetector(calibrate="platt", **FAST).fit(*train_set)
