@@ -225,17 +225,15 @@ def test_data_uri_png_roundtrip():
 
 @pytest.mark.slow
 def test_scenes_demo_end_to_end(tmp_path):
-    from ganscope.dissect.demo import run_scenes_demo
+    from ganscope.dissect.demo import ScenesDemoSettings, demo_summary, run_scenes_demo
 
-    res = run_scenes_demo(
-        tmp_path / "demo",
-        size=16,
-        n_scenes=32,
-        steps=2,
-        width=8,
-        batch_size=8,
-        samples=8,
-        causal_steps=2,
+    settings = ScenesDemoSettings(
+        size=16, scenes=32, steps=2, width=8, batch_size=8, samples=8, causal_steps=2
+    )
+    res = run_scenes_demo(tmp_path / "demo", settings)
+    assert res["settings"]["n_scenes"] == 32 and res["settings"]["causal_steps"] == 2
+    assert demo_summary(res, "OUT").splitlines()[-1] == (
+        "wrote OUT/report.html, OUT/results.json and OUT/figures"
     )
     assert set(res) >= {"summary", "layers", "causal", "artifacts", "timings_s"}
     assert res["causal"]["search"]["concept"] == "tree"

@@ -29,10 +29,15 @@ from ganscope.io.paths import echo_lossless as echo_lossless
 from ganscope.io.paths import require_dirs as require_dirs
 from ganscope.io.paths import writable_parent as writable_parent
 
-app = typer.Typer(name="ganscope", no_args_is_help=True, add_completion=False,
-                  help="Look into generated images and into the generators that make them.",
-                  pretty_exceptions_enable=False, rich_markup_mode=None,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    name="ganscope",
+    no_args_is_help=True,
+    add_completion=False,
+    help="Look into generated images and into the generators that make them.",
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 Opt = typer.Option
 
 
@@ -44,8 +49,9 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, Opt("--version", callback=_version_callback, is_eager=True,
-                                 help="Print the version.")] = False,
+    version: Annotated[
+        bool, Opt("--version", callback=_version_callback, is_eager=True, help="Print the version.")
+    ] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="No progress bars, warnings only.")] = False,
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -54,10 +60,15 @@ def _root(
     progress.enable(not quiet)
 
 
-SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same "
-                                                "output.")]
-DeviceOption = Annotated[str, Opt("--device", metavar="DEVICE", help="auto (cuda if available, "
-                                  "else cpu), cpu, cuda or cuda:N.")]
+SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same output.")]
+DeviceOption = Annotated[
+    str,
+    Opt(
+        "--device",
+        metavar="DEVICE",
+        help="auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
+    ),
+]
 
 
 def attribute_help(cls: type) -> dict[str, str]:
@@ -96,7 +107,8 @@ def config_options(
     Args:
         skip: fields the command does not offer (they keep their defaults).
         choices: field -> its valid values (e.g. a registry): an Enum option listing them.
-        parsers: field -> ``(parse, format)`` for values typed as text (``--betas 0,0.9``).
+        parsers: field -> ``(parse, format)`` for values typed as text (``--betas 0,0.9``); an
+            unset optional value stays ``None``.
         help: field -> help text, where not the docstring's.
     """
     choices, parsers, skipped = dict(choices or {}), dict(parsers or {}), set(skip)
@@ -119,15 +131,21 @@ def config_options(
             if f.name in choices:
                 typ = choice_enum(f.name.title().replace("_", ""), choices[f.name])
             if f.name in parsers:
-                typ, default = str, parsers[f.name][1](default)
+                typ = str
+                if default not in (None, dataclasses.MISSING):
+                    default = parsers[f.name][1](default)
             text = docs.get(f.name, "").replace("``", "")
             if not re.match(r"[\w+-]+: ", text):  # "cnn: ..." names what the option is for
                 text = text[:1].upper() + text[1:]
             option = typer.Option(flag, help=text, show_default=True)
             default = inspect.Parameter.empty if default is dataclasses.MISSING else default
             params.append(
-                inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                  annotation=Annotated[typ, option])
+                inspect.Parameter(
+                    f.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=default,
+                    annotation=Annotated[typ, option],
+                )
             )
             names.append(f.name)
 
@@ -135,7 +153,7 @@ def config_options(
         def run(**kwargs: Any) -> None:
             settings = {n: kwargs.pop(n) for n in names}
             for n, v in settings.items():
-                if n in parsers:
+                if n in parsers and v is not None:  # None: an optional value left unset
                     settings[n] = parsers[n][0](v)
                 elif isinstance(v, StrEnum):
                     settings[n] = v.value

@@ -12,7 +12,8 @@
 5. ``report.html`` (self-contained, built with :mod:`ganscope.report.html`), ``results.json``
    and ``figures/*.png`` in ``out``.
 
-``ganscope scenes-demo`` calls :func:`run_scenes_demo`; each stage logs one line and shows its own
+``ganscope scenes-demo`` calls :func:`run_scenes_demo` with a :class:`ScenesDemoSettings` (one
+field per option) and prints :func:`demo_summary`; each stage logs one line and shows its own
 progress bar (:mod:`ganscope.progress`).
 
 Time budget on the shared 2-core CPU this was built on (other jobs running): rendering 4000
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ from ganscope.io import atomic_path, save_png, write_json
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["run_scenes_demo"]
+__all__ = ["ScenesDemoSettings", "demo_summary", "run_scenes_demo"]
 
 # Each stage draws its samples from its own seed range, so no two stages share a sample.
 _CAUSAL_SEARCH_SEEDS = 50_000
@@ -55,6 +57,38 @@ _EFFECT_CURVE_SEEDS = 100_000
 _SHOWN_POOL_SEEDS = 200_000
 _REAL_SCENE_SEEDS = 300_000
 _ARTIFACT_ABLATION_SEEDS = 400_000
+
+
+@dataclass(frozen=True)
+class ScenesDemoSettings:
+    """Settings of :func:`run_scenes_demo` (``ganscope scenes-demo``).
+
+    The defaults (a 32x32 DCGAN of width 16, 1500 steps of 32 images) fit the time budget of a
+    shared 2-core CPU; ``size=64``, ``width=32``, more steps give better scenes on a GPU.
+
+    Attributes:
+        size: scene and GAN image size (32 or 64).
+        scenes: rendered training scenes.
+        steps: GAN training steps (resumable).
+        samples: samples per dissection.
+        width: generator width (channels before the last block).
+        batch_size: GAN training images per step.
+        causal_steps: optimisation steps of the causal unit search.
+        concept: scene concept whose units are searched, ablated and removed.
+        insert_concept: scene concept whose units are inserted in a box.
+        seed: seed of the scenes, the GAN and the samples.
+    """
+
+    size: int = 32
+    scenes: int = 4000
+    steps: int = 1500
+    samples: int = 300
+    width: int = 16
+    batch_size: int = 32
+    causal_steps: int = 60
+    concept: str = "tree"
+    insert_concept: str = "tree"
+    seed: int = 0
 
 
 def _effect_figure(path: Path, curves: dict[str, list[dict[str, float]]], concept: str) -> None:
@@ -87,24 +121,14 @@ def _effect_figure(path: Path, curves: dict[str, list[dict[str, float]]], concep
 
 def run_scenes_demo(
     out: str | Path,
+    settings: ScenesDemoSettings | None = None,
     *,
-    size: int = 32,
-    n_scenes: int = 4000,
-    steps: int = 1500,
-    width: int = 16,
-    batch_size: int = 32,
-    samples: int = 300,
-    causal_steps: int = 60,
-    concept: str = "tree",
-    insert_concept: str = "tree",
-    seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
-    """Run the demo into ``out`` (see module docstring); returns ``results.json``'s content.
-
-    The defaults (a 32x32 DCGAN of width 16, 1500 steps of 32 images) fit the time budget of a
-    shared 2-core CPU; ``size=64``, ``width=32``, more steps give better scenes on a GPU.
-    """
+    """Run the demo into ``out`` (see module docstring); returns ``results.json``'s content."""
+    settings = settings or ScenesDemoSettings()
+    size, steps, samples, seed = settings.size, settings.steps, settings.samples, settings.seed
+    concept, insert_concept = settings.concept, settings.insert_concept
     out = Path(out)
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -115,8 +139,8 @@ def run_scenes_demo(
 
     scenes = out / "scenes"
     if not (scenes / "labels.json").is_file():
-        log.info("scenes demo 1/5: rendering %d scenes of %dx%d", n_scenes, size, size)
-        write_scenes(scenes, count=n_scenes, seed=seed, size=size)
+        log.info("scenes demo 1/5: rendering %d scenes of %dx%d", settings.scenes, size, size)
+        write_scenes(scenes, count=settings.scenes, seed=seed, size=size)
     timings["render_scenes_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -125,8 +149,8 @@ def run_scenes_demo(
         data=str(scenes / "images"),
         size=size,
         steps=steps,
-        batch_size=batch_size,
-        width=width,
+        batch_size=settings.batch_size,
+        width=settings.width,
         latent_dim=64,
         seed=seed,
         sample_every=0,
@@ -166,7 +190,7 @@ def run_scenes_demo(
         concept,
         by_iou[:n_cand],
         value=best.thresholds[by_iou[:n_cand]],
-        steps=causal_steps,
+        steps=settings.causal_steps,
         batch_size=8,
         seed=seed + _CAUSAL_SEARCH_SEEDS,
         value_range=vr,
@@ -261,12 +285,12 @@ def run_scenes_demo(
     payload = {
         "settings": {
             "size": size,
-            "width": width,
-            "batch_size": batch_size,
-            "n_scenes": n_scenes,
+            "width": settings.width,
+            "batch_size": settings.batch_size,
+            "n_scenes": settings.scenes,
             "steps": steps,
             "samples": samples,
-            "causal_steps": causal_steps,
+            "causal_steps": settings.causal_steps,
             "concept": concept,
             "insert_concept": insert_concept,
             "seed": seed,
@@ -294,7 +318,7 @@ def run_scenes_demo(
         title="ganscope scenes demo: dissection",
         value_range=vr,
         notes=[
-            f"DCGAN {size}x{size} trained {steps} steps on {n_scenes} rendered scenes; "
+            f"DCGAN {size}x{size} trained {steps} steps on {settings.scenes} rendered scenes; "
             f"segmenter: ganscope's U-Net; causal layer {best.layer}; figures in figures/."
         ],
         figures=[
@@ -315,3 +339,13 @@ def run_scenes_demo(
         ],
     )
     return payload
+
+
+def demo_summary(results: dict[str, Any], out: str | Path) -> str:
+    """The lines ``ganscope scenes-demo`` prints: the units per concept of each layer, and where
+    the outputs are."""
+    lines = [
+        f"{layer}: " + ", ".join(f"{c} {n}" for c, n in counts.items() if n)
+        for layer, counts in results["summary"].items()
+    ]
+    return "\n".join([*lines, f"wrote {out}/report.html, {out}/results.json and {out}/figures"])

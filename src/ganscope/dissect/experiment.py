@@ -1,14 +1,17 @@
 """The dissection experiments behind ``ganscope dissect`` and ``ganscope intervene``, on a run.
 
-Each function takes a generator as ``load_generator`` names it (a run folder or ``zoo:NAME``),
-writes its output folder (``results.json``, ``config.json`` and its pictures) and returns the
-``results.json`` content; the command line only parses options and prints. Generators loaded this
-way are registered families, whose ``G(z)`` is in :data:`ganscope.generators.forward.OUTPUT_RANGE`.
+Each function takes a generator as ``load_generator`` names it (a run folder or ``zoo:NAME``)
+and its settings (:class:`DissectSettings`, :class:`InterveneSettings`: one field per option of
+the command), writes its output folder (``results.json``, ``config.json`` and its pictures) and
+returns the ``results.json`` content; the ``*_summary`` functions say it in a few lines. The command
+line only parses options and prints. Generators loaded this way are registered families, whose
+``G(z)`` is in :data:`ganscope.generators.forward.OUTPUT_RANGE`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +31,17 @@ from ganscope.generators.sample import seed_filename
 from ganscope.io import save_png, write_json
 
 __all__ = [
+    "INTERVENTION_MODES",
     "STATS_SEED_OFFSET",
+    "DissectSettings",
+    "InterveneSettings",
     "dissect_run",
+    "dissect_summary",
     "hookable_layers",
     "insertion_values",
     "intervene_run",
+    "intervene_summary",
+    "layers_listing",
     "load_run",
     "parse_box",
     "parse_units",
@@ -43,6 +52,78 @@ STATS_SEED_OFFSET = 1_000_000
 
 INSERTION_RULES = ("quantile", "mean")
 """Per-unit insertion values: each unit's threshold quantile, or its mean activation when active."""
+
+INTERVENTION_MODES = ("ablate", "insert")
+"""``ablate`` forces units to 0; ``insert`` forces them to their insertion value."""
+
+
+@dataclass
+class DissectSettings:
+    """Settings of :func:`dissect_run` (``ganscope dissect``).
+
+    Attributes:
+        concepts: the labeler: scenes (built-in segmenter), colors, artifacts, a segmenter
+            folder, or a JSON file {"segmenter": FOLDER or "torchscript": FILE, "labels": [...]}
+            (TorchScript: --trust-code).
+        layer: layer to dissect (see --list-layers); repeat it to compare several side by side.
+        samples: number of generated samples (seeds seed .. seed+samples-1).
+        quantile: threshold quantile (0.99; or 0.995).
+        batch_size: samples per forward pass.
+        report_units: units shown per layer in report.html.
+        trust_code: allow a TorchScript segmenter (it is code).
+        seed: first sample seed; the same seed gives the same output.
+    """
+
+    concepts: str = "colors"
+    layer: list[str] | None = None
+    samples: int = 1000
+    quantile: float = 0.99
+    batch_size: int = 16
+    report_units: int = 64
+    trust_code: bool = False
+    seed: int = 0
+
+
+@dataclass
+class InterveneSettings:
+    """Settings of :func:`intervene_run` (``ganscope intervene``); checked when made.
+
+    Attributes:
+        layer: layer whose units are edited (see dissect --list-layers).
+        units: unit indices (comma-separated on the command line: 3,17,42).
+        mode: ablate (force to 0) or insert (force on).
+        where: only inside this image-pixel box x0,y0,x1,y1.
+        value: insertion value: quantile (each unit's 0.99 quantile), mean (its mean when
+            active) or a number.
+        n: number of images (seeds seed .. seed+n-1).
+        concepts: labeler of --concept: scenes, colors, artifacts, a segmenter folder or a
+            JSON file (as for dissect --concepts).
+        concept: measure the units' average causal effect on this concept.
+        stats_samples: samples for the insertion values.
+        trust_code: allow a TorchScript segmenter (it is code).
+        seed: first sample seed; the same seed gives the same output.
+    """
+
+    layer: str
+    units: Sequence[int]
+    mode: str = "ablate"
+    where: tuple[float, float, float, float] | None = None
+    value: str = "quantile"
+    n: int = 16
+    concepts: str | None = None
+    concept: str | None = None
+    stats_samples: int = 200
+    trust_code: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in INTERVENTION_MODES:
+            raise GanscopeError(f"--mode must be ablate or insert, not {self.mode!r}")
+        if self.n < 1:
+            raise GanscopeError(f"--n must be at least 1, got {self.n}")
+        if (self.concept is None) != (self.concepts is None):
+            raise GanscopeError("--concept and --concepts go together")
+        self.units = list(self.units)
 
 
 def load_run(run: str | Path, *, device: torch.device | str = "cpu") -> nn.Module:
@@ -63,18 +144,12 @@ def hookable_layers(run: str | Path, *, device: torch.device | str = "cpu") -> l
 def dissect_run(
     run: str | Path,
     out: str | Path | None,
+    settings: DissectSettings,
     *,
-    layers: Sequence[str],
-    concepts: str = "colors",
-    trust_code: bool = False,
-    samples: int = 1000,
-    quantile: float = 0.99,
-    batch_size: int = 16,
-    report_units: int = 64,
-    seed: int = 0,
     device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
-    """Dissect ``layers`` of a run's generator against ``concepts`` (Bau et al., ICLR 2019).
+    """Dissect ``settings.layer`` of a run's generator against ``settings.concepts`` (Bau et
+    al., ICLR 2019).
 
     Writes ``out/results.json`` (returned), ``out/config.json`` and ``out/report.html`` (the
     ``report_units`` best-matching units of each layer with their top samples).
@@ -83,16 +158,11 @@ def dissect_run(
         run: a run folder or ``zoo:NAME``.
         out: the output folder (required; ``None`` is refused once the layers are checked, so
             that a missing ``--layer`` is reported first).
-        layers: layer names (:func:`hookable_layers`); several are compared side by side.
-        concepts: a labeler spec (:func:`ganscope.dissect.concepts.load_labeler`).
-        trust_code: allow a TorchScript segmenter.
-        samples: samples ``seed .. seed + samples - 1``.
-        quantile: the threshold quantile.
-        batch_size: samples per forward pass.
-        report_units: units shown per layer in the report.
-        seed: first sample seed.
+        settings: the layers (:func:`hookable_layers`), the labeler spec
+            (:func:`ganscope.dissect.concepts.load_labeler`), samples and threshold.
         device: where the generator and labeler run.
     """
+    layers, concepts, seed = list(settings.layer or []), settings.concepts, settings.seed
     if not layers:
         raise GanscopeError("--layer is required (see --list-layers)")
     if out is None:
@@ -101,7 +171,8 @@ def dissect_run(
     G = load_run(run, device=device)
     for name in layers:
         get_layer(G, name)
-    labeler = load_labeler(concepts, device=device, trust_code=trust_code)
+    labeler = load_labeler(concepts, device=device, trust_code=settings.trust_code)
+    samples = settings.samples
     results: list[DissectionResult] = [
         dissect(
             G,
@@ -109,8 +180,8 @@ def dissect_run(
             labeler,
             n_samples=samples,
             seed=seed,
-            quantile=quantile,
-            batch_size=batch_size,
+            quantile=settings.quantile,
+            batch_size=settings.batch_size,
             value_range=OUTPUT_RANGE,
             device=device,
         )
@@ -124,18 +195,34 @@ def dissect_run(
     }
     write_json(out / "results.json", payload)
     config = {"command": "dissect", "run": str(run), "layers": list(layers), "concepts": concepts}
-    config |= {"samples": samples, "quantile": quantile, "seed": seed}
+    config |= {"samples": samples, "quantile": settings.quantile, "seed": seed}
     write_json(out / "config.json", {**config, "ganscope_version": __version__})
     write_report(
         out / "report.html",
         G,
         results,
         title=f"Dissection of {Path(str(run)).name}",
-        max_units=report_units,
+        max_units=settings.report_units,
         value_range=OUTPUT_RANGE,
         notes=[f"concepts: {concepts}; samples: seeds {seed}..{seed + samples - 1}"],
     )
     return payload
+
+
+def layers_listing(run: str | Path, *, device: torch.device | str = "cpu") -> str:
+    """What ``ganscope dissect --list-layers`` prints: a heading, then one layer a line."""
+    names = hookable_layers(run, device=device)
+    return "\n".join([f"hookable layers of {run} (4-D feature maps, in forward order):", *names])
+
+
+def dissect_summary(results: dict[str, Any], out: str | Path) -> str:
+    """The lines ``ganscope dissect`` prints for :func:`dissect_run`'s results: per layer, its
+    units and how many matched each concept."""
+    lines = []
+    for name, counts in results["summary"].items():
+        matched = {c: n for c, n in counts.items() if n} or "none"
+        lines.append(f"{name}: {results['layers'][name]['n_units']} units; matched: {matched}")
+    return "\n".join([*lines, f"wrote {out}/results.json and {out}/report.html"])
 
 
 def parse_units(text: str, option: str = "--units") -> list[int]:
@@ -207,21 +294,12 @@ def insertion_values(
 def intervene_run(
     run: str | Path,
     out: str | Path,
+    settings: InterveneSettings,
     *,
-    layer: str,
-    units: Sequence[int],
-    mode: str = "ablate",
-    where: tuple[float, float, float, float] | None = None,
-    value: str | float = "quantile",
-    n: int = 16,
-    concepts: str | None = None,
-    concept: str | None = None,
-    trust_code: bool = False,
-    stats_samples: int = 200,
-    seed: int = 0,
     device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
-    """Ablate or insert ``units`` of ``layer`` and save the samples before and after.
+    """Ablate or insert ``settings.units`` of ``settings.layer`` and save the samples before and
+    after.
 
     Writes ``out/before/seedNNNNNN.png``, ``out/after/...``, ``out/grid.png`` (rows alternate
     before and after, 8 samples a row), ``out/results.json`` (returned) and ``out/config.json``.
@@ -231,40 +309,31 @@ def intervene_run(
     Args:
         run: a run folder or ``zoo:NAME``.
         out: the output folder.
-        layer: the layer whose units are edited.
-        units: unit indices.
-        mode: ``ablate`` (force to 0) or ``insert`` (force to ``value``).
-        where: only inside this image-pixel box ``(x0, y0, x1, y1)``.
-        value: the insertion value (see :func:`insertion_values`).
-        n: samples, seeds ``seed .. seed + n - 1``.
-        concepts: a labeler spec; goes with ``concept``.
-        concept: the concept whose pixel fraction the units should change.
-        trust_code: allow a TorchScript segmenter.
-        stats_samples: samples of the per-unit insertion values.
-        seed: first sample seed.
+        settings: the layer, units, mode, box, insertion value, samples and concept.
         device: where the generator and labeler run.
     """
-    if mode not in ("ablate", "insert"):
-        raise GanscopeError(f"--mode must be ablate or insert, not {mode!r}")
-    if n < 1:
-        raise GanscopeError(f"--n must be at least 1, got {n}")
-    if (concept is None) != (concepts is None):
-        raise GanscopeError("--concept and --concepts go together")
-    out, units = Path(out), list(units)
+    out, layer, units = Path(out), settings.layer, list(settings.units)
+    mode, n, seed = settings.mode, settings.n, settings.seed
     G = load_run(run, device=device)
     get_layer(G, layer)
     labeler = None
-    if concepts is not None:
-        labeler = load_labeler(concepts, device=device, trust_code=trust_code)
+    if settings.concepts is not None:
+        labeler = load_labeler(settings.concepts, device=device, trust_code=settings.trust_code)
     inserted: float | Tensor = 0.0
     if mode == "insert" or labeler is not None:
         inserted = insertion_values(
-            G, layer, units, value, n_samples=stats_samples, seed=seed, device=device
+            G,
+            layer,
+            units,
+            settings.value,
+            n_samples=settings.stats_samples,
+            seed=seed,
+            device=device,
         )
     size = int(getattr(G, "size", 0)) or None
     image_hw = (size, size) if size else None
     fill = inserted if mode == "insert" else 0.0
-    iv = Intervention(layer, units, value=fill, where=where, image_hw=image_hw)
+    iv = Intervention(layer, units, value=fill, where=settings.where, image_hw=image_hw)
     seeds = list(range(seed, seed + n))
     before = generate(G, seeds, value_range=OUTPUT_RANGE, device=device)
     after = generate(G, seeds, intervention=iv, value_range=OUTPUT_RANGE, device=device)
@@ -279,20 +348,20 @@ def intervene_run(
         "layer": layer,
         "units": units,
         "mode": mode,
-        "where": where,
+        "where": settings.where,
         "value": fill.tolist() if isinstance(fill, Tensor) else fill,
         "seeds": [seeds[0], seeds[-1]],
         "mean_abs_change": float((after - before).abs().mean()),
     }
-    if labeler is not None and concept is not None:
+    if labeler is not None and settings.concept is not None:
         payload["causal_effect"] = average_causal_effect(
             G,
             layer,
             units,
             labeler,
-            concept,
+            settings.concept,
             value=inserted,
-            where=where,
+            where=settings.where,
             n_samples=n,
             seed=seed,
             value_range=OUTPUT_RANGE,
@@ -303,3 +372,16 @@ def intervene_run(
         out / "config.json", {"command": "intervene", **payload, "ganscope_version": __version__}
     )
     return payload
+
+
+def intervene_summary(results: dict[str, Any], settings: InterveneSettings, out: str | Path) -> str:
+    """The lines ``ganscope intervene`` prints for :func:`intervene_run`'s results."""
+    change = results["mean_abs_change"]
+    edited = f"{results['mode']} {len(results['units'])} units of {results['layer']}"
+    lines = [f"{edited}: mean |change| {change:.4f}"]
+    if ce := results.get("causal_effect"):
+        lines.append(
+            f"causal effect on {settings.concept}: {ce['ace']:+.4f} ± {ce['ace_stderr']:.4f} "
+            f"(inserted {ce['inserted']:.4f}, ablated {ce['ablated']:.4f})"
+        )
+    return "\n".join([*lines, f"wrote {out}/grid.png (rows: before, after)"])
