@@ -14,6 +14,7 @@ ORDER = (
     "gan",
     "families",
     "detect",
+    "default-detector",
     "cnn-small",
     "dissect",
     "paint",

@@ -60,8 +60,10 @@ HELP: dict[str, str] = {
     "device": "auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
     "bootstrap": "Bootstrap resamples for the 95% intervals.",
     "detect": "P(fake) and a real/fake label per image. Unreadable files are reported, never "
-    "fatal.\n\nImages are centre-cropped to the model's input size (spectral models: their "
-    "training size; CNNs: their crop); smaller images are reported as errors.",
+    "fatal.\n\nThe default model scores every pixel of an image of any size >= 32x32 (the mean "
+    "logit of 32x32 tiles) and its P(fake) is calibrated: fake means P(fake) > 0.5. Other "
+    "models centre-crop to their input size (spectral models: their training size; CNNs: their "
+    "crop, unless trained with tiled scoring); smaller images are reported as errors.",
 }
 """Option name (``--n-labels`` is ``n_labels``; ``detect``: the command) -> its ``--help`` text."""
 

@@ -1,0 +1,74 @@
+"""scripts/make_default_detector.py end to end, tiny: built-in photos, one aligned upsampler, the
+shipped zoo, one epoch. Checks the contract of what it writes, not the detector's quality."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganscope.detectors import load_detector
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_default_detector.py"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("make_default_detector", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    root = tmp_path_factory.mktemp("dd")
+    args = ["--tiny", "--no-debian", "--threads", "1", "--work", str(root / "w")]
+    assert mod.main([*args, "--out", str(root / "out")]) == 0
+    return mod, root
+
+
+def test_writes_a_tiled_calibrated_detector_with_its_card(build):
+    mod, root = build
+    det = load_detector(root / "out")
+    assert det.get_params()["eval_crop"] == "tiles" and det.threshold_ == 0.5
+    assert det.temperature_ > 0
+    card = (root / "out" / "MODEL_CARD.md").read_text()
+    for heading in ("## Training data", "### Per source", "### Per image size", "### Per JPEG"):
+        assert heading in card
+    assert "## Do not trust it for" in card
+    ev = json.loads((root / "out" / "evaluation.json").read_text())
+    assert set(ev["evaluation"]["per_size"]) == {"32", "64"}
+    assert "aligned-nearest" in ev["fake_sources"]
+    # The photos are split by region: no training crop position lies in a test region.
+    photo = mod.photos(mod.Plan(debian=False))[0]
+    rng = np.random.default_rng(0)
+    width = mod.load_rgb(photo.path).shape[1]
+    cut = mod.region(photo, width, "test")[0]
+    assert all(left + 64 <= cut for _, left in mod.crop_positions(photo, 64, 50, "train", rng))
+    assert all(
+        top % 2 == 0 and left % 2 == 0
+        for top, left in mod.crop_positions(photo, 32, 50, "test", rng)
+    )
+
+
+def test_rerun_resumes_from_the_cache(build):
+    mod, root = build
+    before = (root / "w" / "train.safetensors").stat().st_mtime_ns
+    assert (
+        mod.main(
+            [
+                "--tiny",
+                "--no-debian",
+                "--threads",
+                "1",
+                "--work",
+                str(root / "w"),
+                "--out",
+                str(root / "out2"),
+            ]
+        )
+        == 0
+    )
+    assert (root / "w" / "train.safetensors").stat().st_mtime_ns == before
+    assert (root / "out2" / "model.safetensors").exists()
