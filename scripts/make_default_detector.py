@@ -253,7 +253,7 @@ def aligned_models(work: Path, plan: Plan, photos_: list[Photo]) -> dict[str, An
     models = {}
     crops = None
     for up in plan.upsamplers:
-        folder = work / "aligned" / up
+        folder = work / "aligned" / f"{up}-{plan.aligned_steps}-{plan.aligned_train_crops}"
         if (folder / "config.json").exists():
             models[up] = load_rerender(folder)
             continue
@@ -326,9 +326,27 @@ def real_regions(
     return np.stack(pieces), names
 
 
-def training_items(work: Path, plan: Plan, photos_: list[Photo], aligned: dict) -> Items:
+def data_key(plan: Plan, photos_: list[Photo]) -> str:
+    """What the cached data sets and models depend on: the plan, the photos, the shipped zoo and
+    the detector settings. A cache made under another key is rebuilt, never reused."""
+    import hashlib
+
+    blob = json.dumps(
+        [asdict(plan), [asdict(p) for p in photos_], zoo_generators(), DETECTOR_SETTINGS],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def cached_arrays(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    cached = load_arrays(path)
+    return cached if cached is not None and cached[1].get("key") == key else None
+
+
+def training_items(work: Path, plan: Plan, photos_: list[Photo], aligned: dict, key: str) -> Items:
     """The training set (cached): aligned pairs, zoo samples and as many random real crops."""
-    cached = load_arrays(work / "train.safetensors")
+    cached = cached_arrays(work / "train.safetensors", key)
     if cached is not None:
         arrays, meta = cached
         return Items(
@@ -365,16 +383,18 @@ def training_items(work: Path, plan: Plan, photos_: list[Photo], aligned: dict) 
     save_arrays(
         work / "train.safetensors",
         {"images": np.stack(items.images), "labels": np.asarray(items.labels, np.int64)},
-        {"sources": items.sources, "families": items.families},
+        {"sources": items.sources, "families": items.families, "key": key},
     )
     return items
 
 
-def test_sets(work: Path, plan: Plan, photos_: list[Photo], aligned: dict) -> dict[str, Any]:
+def test_sets(
+    work: Path, plan: Plan, photos_: list[Photo], aligned: dict, key: str
+) -> dict[str, Any]:
     """Held-out images by size (cached): ``{size: {"real": {...}, "fake": {source: array}}}``
     where real has ``photos`` (test regions of trained photos) and ``unseen`` (held-out photos)."""
     path = work / "test.safetensors"
-    cached = load_arrays(path)
+    cached = cached_arrays(path, key)
     if cached is None:
         rng = np.random.default_rng(1)
         arrays: dict[str, np.ndarray] = {}
@@ -395,7 +415,7 @@ def test_sets(work: Path, plan: Plan, photos_: list[Photo], aligned: dict) -> di
                     arrays[f"{size}/fake/{name}"] = zoo_samples(
                         name, range(1_000_000, 1_000_000 + plan.test_per_source)
                     )
-        save_arrays(path, arrays, {"families": dict(zoo)})
+        save_arrays(path, arrays, {"families": dict(zoo), "key": key})
         cached = load_arrays(path)
     arrays, meta = cached
     out: dict[int, Any] = {}
@@ -406,11 +426,13 @@ def test_sets(work: Path, plan: Plan, photos_: list[Photo], aligned: dict) -> di
 
 
 # -- training and evaluation ----------------------------------------------------------------------
-def train(work: Path, name: str, items: Items, plan: Plan, keep: np.ndarray | None = None):
+def train(
+    work: Path, name: str, items: Items, plan: Plan, key: str, keep: np.ndarray | None = None
+):
     """Train (or load the cached) detector ``name`` on the items where ``keep`` is true."""
     from ganscope.detectors import CNNDetector, load_detector, save_detector
 
-    folder = work / "models" / name
+    folder = work / "models" / key / name
     if (folder / "config.json").exists():
         return load_detector(folder)
     idx = np.arange(len(items.labels)) if keep is None else np.flatnonzero(keep)
@@ -489,7 +511,7 @@ def evaluate(det: Any, tests: dict[str, Any], plan: Plan, only: set[str] | None 
     return res
 
 
-def lofo(work: Path, items: Items, tests: dict, plan: Plan) -> dict[str, Any]:
+def lofo(work: Path, items: Items, tests: dict, plan: Plan, key: str) -> dict[str, Any]:
     """Leave one family out: retrain without it, test on it (its fakes against all test reals)."""
     fams = sorted(set(items.families))
     out = {}
@@ -501,7 +523,7 @@ def lofo(work: Path, items: Items, tests: dict, plan: Plan) -> dict[str, Any]:
         keep = np.asarray(items.families) != fam
         if not (np.asarray(items.labels)[keep] == 1).any():
             continue  # nothing fake would be left to learn from
-        det = train(work, f"without-{fam}", items, plan, keep)
+        det = train(work, f"without-{fam}", items, plan, key, keep)
         names = {n for n, f in zoo_fam.items() if f == fam}
         if fam == "autoencoder":
             names |= {f"aligned-{u}" for u in plan.upsamplers}
@@ -656,9 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     photos_ = photos(plan)
     aligned = aligned_models(args.work, plan, photos_)
-    items = training_items(args.work, plan, photos_, aligned)
-    tests = test_sets(args.work, plan, photos_, aligned)
-    det = train(args.work, "all", items, plan)
+    key = data_key(plan, photos_)
+    items = training_items(args.work, plan, photos_, aligned, key)
+    tests = test_sets(args.work, plan, photos_, aligned, key)
+    det = train(args.work, "all", items, plan, key)
     evaluation = evaluate(det, tests, plan)
     report = {
         "plan": asdict(plan),
@@ -687,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
             "epochs_run": len(det.history_),
         },
         "evaluation": evaluation,
-        "lofo": lofo(args.work, items, tests, plan) if plan.lofo else {},
+        "lofo": lofo(args.work, items, tests, plan, key) if plan.lofo else {},
     }
     report["minutes"] = (time.time() - t0) / 60
     write_detector(det, report, args.out)
