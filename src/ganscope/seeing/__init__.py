@@ -10,6 +10,7 @@
 from ganscope.seeing.fsd import (
     ClassAreas,
     FSDResult,
+    FSDSettings,
     class_areas,
     compare_class_areas,
     compare_folders,
@@ -34,6 +35,7 @@ __all__ = [
     "ClassAreas",
     "EncoderTraining",
     "FSDResult",
+    "FSDSettings",
     "InversionResult",
     "LayerChain",
     "LayerwiseEncoder",

@@ -45,6 +45,7 @@ from ganscope.progress import progress_bar
 __all__ = [
     "ClassAreas",
     "FSDResult",
+    "FSDSettings",
     "class_areas",
     "compare_class_areas",
     "compare_folders",
@@ -58,6 +59,24 @@ __all__ = [
 log = logging.getLogger("ganscope")
 
 Labeler = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class FSDSettings:
+    """Settings of :func:`fsd_report` (``ganscope seeing fsd``).
+
+    Attributes:
+        bootstrap: bootstrap resamples for the intervals.
+        batch_size: images per batch.
+        segmenter: the segmenter of the classes: scenes (the built-in scene U-Net), or a folder
+            holding model.safetensors + config.json of a ganscope U-Net.
+        seed: seed of the bootstrap resamples; the same seed gives the same output.
+    """
+
+    bootstrap: int = 200
+    batch_size: int = 64
+    segmenter: str = "scenes"
+    seed: int = 0
 
 
 def class_areas(labels: Tensor, n_classes: int) -> Tensor:
@@ -423,17 +442,14 @@ def compare_folders(
 def fsd_report(
     real: str | Path,
     generated: str | Path,
+    settings: FSDSettings | None = None,
     *,
     json_out: str | Path | None = None,
     plot: str | Path | None = None,
-    segmenter: str | Path = "scenes",
-    n_boot: int = 200,
-    seed: int = 0,
-    batch_size: int = 64,
     device: torch.device | str = "cpu",
 ) -> FSDResult:
-    """``ganscope seeing fsd``: :func:`compare_folders`, then write the JSON document
-    (:meth:`FSDResult.to_json`) to ``json_out`` and the per-class chart
+    """``ganscope seeing fsd``: :func:`compare_folders` with ``settings``, then write the JSON
+    document (:meth:`FSDResult.to_json`) to ``json_out`` and the per-class chart
     (:func:`ganscope.seeing.figures.class_chart`) to ``plot`` (.png, .pdf or .svg) when given.
     Unreadable files are logged as one warning and listed in the JSON."""
     from ganscope.seeing.figures import class_chart, save_figure  # imports this module; matplotlib
@@ -441,13 +457,14 @@ def fsd_report(
     for folder in (real, generated):
         if not Path(folder).exists():
             raise GanscopeError(f"folder not found: {folder}")
+    settings = settings or FSDSettings()
     result = compare_folders(
         real,
         generated,
-        segmenter=segmenter,
-        n_boot=n_boot,
-        seed=seed,
-        batch_size=batch_size,
+        segmenter=settings.segmenter,
+        n_boot=settings.bootstrap,
+        seed=settings.seed,
+        batch_size=settings.batch_size,
         device=device,
     )
     if result.errors:

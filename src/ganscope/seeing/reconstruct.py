@@ -46,7 +46,14 @@ from ganscope.seeing.invert import (
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["load_any_generator", "reconstruct_folder", "vanished_classes"]
+__all__ = [
+    "InvertSettings",
+    "inversion_summary",
+    "invert_folder",
+    "load_any_generator",
+    "reconstruct_folder",
+    "vanished_classes",
+]
 
 #: A class *vanishes* from a reconstruction that keeps less than this share of its real pixels.
 VANISH_RATIO = 0.5
@@ -258,3 +265,66 @@ def reconstruct_folder(
         },
     )
     return results
+
+
+@dataclasses.dataclass(frozen=True)
+class InvertSettings:
+    """Settings of :func:`invert_folder` (``ganscope seeing invert``).
+
+    Attributes:
+        layer: layer whose output r is optimised (default: the first at least 1/32 of the
+            image side).
+        count: images to invert.
+        encoder_steps: training steps of every layer encoder.
+        steps: Adam steps optimising r*.
+        lr: learning rate of the r* optimisation.
+        segment: segment the images and their reconstructions (name the classes they lose).
+        segmenter: the segmenter of the classes: scenes (the built-in scene U-Net), or a folder
+            holding model.safetensors + config.json of a ganscope U-Net.
+        seed: seed of the encoders' initial weights and latents.
+    """
+
+    layer: str | None = None
+    count: int = 16
+    encoder_steps: int = 500
+    steps: int = 300
+    lr: float = 0.05
+    segment: bool = True
+    segmenter: str = "scenes"
+    seed: int = 0
+
+
+def invert_folder(
+    generator: str | Path,
+    images: str | Path,
+    out: str | Path,
+    settings: InvertSettings,
+    *,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """``ganscope seeing invert``: :func:`reconstruct_folder` with ``settings`` (the encoders
+    trained for ``encoder_steps`` from ``seed``); returns the ``results.json`` content."""
+    return reconstruct_folder(
+        generator,
+        images,
+        out,
+        layer=settings.layer,
+        count=settings.count,
+        encoder=EncoderTraining(steps=settings.encoder_steps, seed=settings.seed),
+        steps=settings.steps,
+        lr=settings.lr,
+        segmenter=settings.segmenter if settings.segment else None,
+        device=device,
+    )
+
+
+def inversion_summary(results: dict[str, Any], out: str | Path) -> str:
+    """The lines ``ganscope seeing invert`` prints for :func:`invert_folder`'s results."""
+    mse, layers = results["mean"], ", ".join(results["layers"])
+    lines = [
+        f"inverted {results['n_images']} images through {layers}: MSE encoder-only "
+        f"{mse['mse_encoder']:.5f}, optimised {mse['mse_optimized']:.5f}"
+    ]
+    if results.get("vanished"):
+        lines.append(f"classes the reconstructions lose: {', '.join(results['vanished'])}")
+    return "\n".join([*lines, f"wrote {out}/grid.png, errors.csv, results.json"])
