@@ -69,6 +69,32 @@ def test_bad_usage_is_one_line_exit_2(run, capsys, argv, match):
     assert match in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_serve_painter_says_what_it_serves_then_serves(run, monkeypatch):
+    from ganscope.paint import PaintSettings, app
+
+    tiny_units().save(run / "generator" / PAINT_UNITS_FILE)
+    served, lines = [], []
+    monkeypatch.setattr(app, "serve", lambda session, **kw: served.append((session, kw)))
+    settings = PaintSettings(port=9000, host="::1")
+    app.serve_painter(run, settings, echo=lines.append)
+    assert lines == [
+        f"GAN Paint: run (32x32), concepts tree, grass; units from "
+        f"{run / 'generator' / PAINT_UNITS_FILE}",
+        "open http://[::1]:9000/  (Ctrl+C stops)",
+    ]
+    ((session, kw),) = served
+    assert kw == {"host": "::1", "port": 9000} and session.painter.concepts == ["tree", "grass"]
+
+
+@pytest.mark.parametrize("port", [0, 65536])
+def test_paint_settings_refuse_a_bad_port(port):
+    from ganscope.errors import GanscopeError
+    from ganscope.paint import PaintSettings
+
+    with pytest.raises(GanscopeError, match=r"--port must be in 1\.\.65535"):
+        PaintSettings(port=port)
+
+
 def test_is_loopback():
     assert is_loopback("127.0.0.1") and is_loopback("127.1.2.3") and is_loopback("::1")
     assert is_loopback("localhost")

@@ -8,12 +8,13 @@ brushed region of one generator layer.
   ganscope's causal search and shipped as ``paint_units.json`` beside the generator.
 - :class:`Painter`, :class:`Edit`: deterministic edits of the sample of a seed, and the
   segmenter's concept fractions.
-- :func:`create_app`, :func:`serve`: the local web app and its JSON API (``ganscope paint``).
+- :func:`create_app`, :func:`serve`: the local web app and its JSON API; :func:`serve_painter`
+  with :class:`PaintSettings` is ``ganscope paint``.
 """
 
-from ganscope.paint.app import create_app, is_loopback, serve
+from ganscope.paint.app import create_app, is_loopback, serve, serve_painter
 from ganscope.paint.editing import Edit, Painter, box_to_mask, feature_mask, parse_edits, png_bytes
-from ganscope.paint.session import PaintSession, generator_folder, open_painter
+from ganscope.paint.session import PaintSession, PaintSettings, generator_folder, open_painter
 from ganscope.paint.units import (
     PAINT_UNITS_FILE,
     ConceptUnits,
@@ -28,6 +29,7 @@ __all__ = [
     "ConceptUnits",
     "Edit",
     "PaintSession",
+    "PaintSettings",
     "PaintUnits",
     "Painter",
     "box_to_mask",
@@ -42,4 +44,5 @@ __all__ = [
     "parse_edits",
     "png_bytes",
     "serve",
+    "serve_painter",
 ]

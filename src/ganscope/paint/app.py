@@ -35,11 +35,19 @@ from starlette.staticfiles import StaticFiles
 
 from ganscope.errors import GanscopeError
 from ganscope.paint.editing import Painter, parse_edits, parse_seed, png_bytes
-from ganscope.paint.session import PaintSession
+from ganscope.paint.session import PaintSession, PaintSettings, open_painter
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["MAX_BODY_BYTES", "STATIC_DIR", "create_app", "is_loopback", "serve", "url"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "STATIC_DIR",
+    "create_app",
+    "is_loopback",
+    "serve",
+    "serve_painter",
+    "url",
+]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Largest request body accepted (a 128x128 mask history of 256 strokes fits).
@@ -227,3 +235,28 @@ def serve(session: PaintSession, *, host: str = "127.0.0.1", port: int = 8765) -
         uvicorn.run(app, host=host, port=port, log_level="warning")
     except OSError as err:
         raise GanscopeError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
+
+
+def serve_painter(
+    generator: str | Path,
+    settings: PaintSettings,
+    *,
+    device: torch.device | str = "cpu",
+    echo: Callable[[str], None],
+) -> None:
+    """``ganscope paint``: open ``generator`` for painting (:func:`open_painter`), ``echo`` what
+    is served and where to open it, then :func:`serve` it until interrupted."""
+    session = open_painter(
+        generator,
+        segmenter=settings.segmenter,
+        units=settings.units,
+        seed=settings.seed,
+        device=device,
+    )
+    p = session.painter
+    echo(
+        f"GAN Paint: {session.name} ({p.size}x{p.size}), concepts "
+        f"{', '.join(p.concepts)}; units from {session.units_source}"
+    )
+    echo(f"open {url(settings.host, settings.port)}  (Ctrl+C stops)")
+    serve(session, host=settings.host, port=settings.port)

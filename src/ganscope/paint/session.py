@@ -21,7 +21,7 @@ from ganscope.paint.units import PAINT_UNITS_FILE, PaintUnits, find_paint_units,
 
 log = logging.getLogger("ganscope")
 
-__all__ = ["PaintSession", "generator_folder", "open_painter"]
+__all__ = ["PaintSession", "PaintSettings", "generator_folder", "open_painter"]
 
 
 @dataclass
@@ -37,6 +37,33 @@ class PaintSession:
     painter: Painter
     name: str
     units_source: str
+
+
+@dataclass(frozen=True)
+class PaintSettings:
+    """Settings of ``ganscope paint`` (:func:`ganscope.paint.app.serve_painter`); the port is
+    checked when made, before the generator loads.
+
+    Attributes:
+        port: TCP port to serve on.
+        host: address to bind; any but the default 127.0.0.1 lets the network run the generator
+            (with a warning).
+        segmenter: concepts and their masks: scenes (the built-in scene segmenter), colors, or a
+            JSON file {"torchscript": FILE, "labels": [...]}.
+        units: a paint_units.json (default: the one beside the weights, else a quick causal
+            search).
+        seed: first seed of that start-up search.
+    """
+
+    port: int = 8765
+    host: str = "127.0.0.1"
+    segmenter: str = "scenes"
+    units: Path | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise GanscopeError(f"--port must be in 1..65535, not {self.port}")
 
 
 def generator_folder(spec: str | Path) -> Path | None:
