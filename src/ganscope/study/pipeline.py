@@ -55,6 +55,51 @@ from ganscope.study.stages import (
 log = logging.getLogger("ganscope")
 
 
+@dataclasses.dataclass(frozen=True)
+class StudySettings:
+    """What ``ganscope study`` asks of :func:`run_study` (see :func:`run_configured_study`).
+
+    Attributes:
+        profile: quick (about 10 min on 2 cores), full (hours) or tiny (a test).
+        real: folder of real images instead of the built-in corpus.
+        retrain: train every generator instead of taking the shipped zoo's.
+        seed: the study's seed (real crops, training, sampling); the same seed gives the same
+            output.
+    """
+
+    profile: str = "quick"
+    real: Path | None = None
+    retrain: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        get_profile(self.profile)  # an unknown name is one line naming the profiles
+
+
+def run_configured_study(
+    settings: StudySettings, out: str | Path, *, device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """``ganscope study``: :func:`run_study` with ``settings``; returns ``results.json``'s
+    content."""
+    return run_study(
+        settings.profile,
+        out,
+        real=settings.real,
+        seed=settings.seed,
+        device=device,
+        retrain=settings.retrain,
+    )
+
+
+def study_summary(results: dict[str, Any], out: str | Path) -> str:
+    """The line ``ganscope study`` prints for :func:`run_study`'s results."""
+    out = Path(out)
+    return (
+        f"study ({results['profile']}) done in {results['seconds_this_run']:.0f} s: "
+        f"{out / 'report.html'}, {out / 'results.json'}"
+    )
+
+
 def run_study(
     profile: StudyProfile | str,
     out: str | Path,
@@ -162,10 +207,23 @@ def _run_stages(
     transfer = {
         d.name: cache.run(
             f"transfer-{d.name}",
-            partial(transfer_stage, d, real_train, sources, real_test, fakes_test, seed=seed,
-                    device=str(device), keep=saved[d.name]),
-            settings={"detector": d.detector, **d.settings, "per_source": d.per_source,
-                      "seed": seed},
+            partial(
+                transfer_stage,
+                d,
+                real_train,
+                sources,
+                real_test,
+                fakes_test,
+                seed=seed,
+                device=str(device),
+                keep=saved[d.name],
+            ),
+            settings={
+                "detector": d.detector,
+                **d.settings,
+                "per_source": d.per_source,
+                "seed": seed,
+            },
             after=images,
             outputs=[saved[d.name]],
         )
