@@ -140,3 +140,13 @@ def test_bad_inputs_exit_2(images: Path, tmp_path: Path, capsys) -> None:
         assert code == 2, (args, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:"), err
+
+
+@pytest.mark.parametrize("field", ["max_shift", "max_images", "grid", "equivariance_images"])
+def test_report_settings_refuse_non_positive_values(field: str) -> None:
+    from ganscope.antialias.report import ReportSettings
+    from ganscope.errors import GanscopeError
+
+    option = "--" + field.replace("_", "-")
+    with pytest.raises(GanscopeError, match=f"{option} must be at least 1, not 0"):
+        ReportSettings(**{field: 0})

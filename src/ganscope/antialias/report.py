@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from ganscope.errors import GanscopeError
 from ganscope.io import list_images
 from ganscope.io.writers import write_json
 
-__all__ = ["DetectorNetwork", "antialias_report", "load_model", "report_summary"]
+__all__ = ["DetectorNetwork", "ReportSettings", "antialias_report", "load_model", "report_summary"]
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
 
@@ -113,17 +114,38 @@ def _center(x: Tensor, side: int) -> Tensor:
     return x[..., top : top + side, left : left + side]
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """Settings of :func:`antialias_report` (``ganscope antialias report``), checked when made.
+
+    Attributes:
+        max_shift: largest shift of the consistency test, in px.
+        max_images: images used at most (the first, in sorted order).
+        grid: testbed shift grid side (grid x grid shifts, at most the image side).
+        equivariance_images: images of the per-layer testbed.
+        seed: seed of the random shifts.
+        trust_code: allow a TorchScript model (it is code).
+    """
+
+    max_shift: int = 8
+    max_images: int = 256
+    grid: int = 32
+    equivariance_images: int = 8
+    seed: int = 0
+    trust_code: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_shift", "max_images", "grid", "equivariance_images"):
+            if getattr(self, name) < 1:
+                option = "--" + name.replace("_", "-")
+                raise GanscopeError(f"{option} must be at least 1, not {getattr(self, name)}")
+
+
 def antialias_report(
     model: str | Path,
     images: str | Path,
     out: str | Path,
-    *,
-    max_shift: int = 8,
-    max_images: int = 256,
-    equivariance_images: int = 8,
-    grid: int = 32,
-    seed: int = 0,
-    trust_code: bool = False,
+    settings: ReportSettings | None = None,
 ) -> dict[str, Any]:
     """Measure one model on a folder of images and write the testbed's outputs to ``out``.
 
@@ -134,27 +156,21 @@ def antialias_report(
     Args:
         model: detector folder, ``default``, or TorchScript file (see :func:`load_model`).
         images: folder of images (read recursively).
-        max_shift: largest shift of the consistency test (pixels).
-        max_images: images used at most (the first, in sorted order).
-        equivariance_images: images of the per-layer testbed.
-        grid: side of the testbed's shift grid (``grid x grid`` shifts, at most the image side).
-        seed: seed of the random shifts.
-        trust_code: allow a TorchScript model (it is code).
+        out: output folder.
+        settings: shifts, images, testbed grid and seed (:class:`ReportSettings`).
     """
     from ganscope.detectors.inference import common_size, load_images
 
     t0 = time.perf_counter()
-    checks = ((max_shift, "--max-shift"), (max_images, "--max-images"), (grid, "--grid"))
-    for value, option in checks:
-        if value < 1:
-            raise GanscopeError(f"{option} must be at least 1, not {value}")
+    settings = settings or ReportSettings()
+    max_shift, seed = settings.max_shift, settings.seed
     if not Path(images).is_dir():
         raise GanscopeError(f"image folder not found: {images}")
-    scorer, module, layers, side = load_model(model, trust_code=trust_code)
+    scorer, module, layers, side = load_model(model, trust_code=settings.trust_code)
     paths = list_images(images)
     if not paths:
         raise GanscopeError(f"no images found in {images}")
-    paths = sorted(paths)[:max_images]
+    paths = sorted(paths)[: settings.max_images]
     errors: list[tuple[Path, str]] = []
     h, w = common_size(paths, errors)
     small = min(h, w)
@@ -171,21 +187,12 @@ def antialias_report(
     errors = list(dict.fromkeys(errors))  # common_size and load_images both report a bad file
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "model": str(model),
-        "images": str(images),
-        "max_shift": max_shift,
-        "max_images": max_images,
-        "equivariance_images": equivariance_images,
-        "grid": grid,
-        "seed": seed,
-        "ganscope_version": __version__,
-    }
-    write_json(out / "config.json", settings)
+    config = {"model": str(model), "images": str(images), **asdict(settings)}
+    write_json(out / "config.json", {**config, "ganscope_version": __version__})
     cons = consistency(scorer, x, max_shift, mode=mode, seed=seed)
     scores = score_images(scorer, _center(x, view))
-    eq_in = _center(x, view)[:equivariance_images]
-    eq = shift_equivariance(module, eq_in, layers=layers, max_shift=min(grid, view))
+    eq_in = _center(x, view)[: settings.equivariance_images]
+    eq = shift_equivariance(module, eq_in, layers=layers, max_shift=min(settings.grid, view))
     results: dict[str, Any] = {
         "model": str(model),
         "n_images": int(x.shape[0]),
