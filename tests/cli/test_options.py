@@ -108,3 +108,41 @@ def test_config_options_turn_every_field_into_an_option():
     assert runner.invoke(app, ["--count", "2"]).exit_code == 2  # --name is required
     text = runner.invoke(app, ["--help"], terminal_width=200).output
     assert "--depth" not in text and "What to call it." in text and "Two numbers" in text
+
+
+def test_config_options_parse_required_and_unset_optional_text_values():
+    import dataclasses
+
+    import typer
+    from typer.testing import CliRunner
+
+    from ganscope.cli.options import config_options
+
+    @dataclasses.dataclass
+    class Edit:
+        """An edit.
+
+        Attributes:
+            units: comma-separated numbers.
+            box: an optional pair.
+        """
+
+        units: list[int]
+        box: tuple[int, int] | None = None
+
+    def numbers(text: str) -> list[int]:
+        return [int(t) for t in text.split(",")]
+
+    seen = []
+    app = typer.Typer()
+
+    @app.command()
+    @config_options(Edit, parsers={"units": (numbers, str), "box": (numbers, str)})
+    def run(config: Edit) -> None:
+        seen.append(config)
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["--units", "1,2"]).exit_code == 0
+    assert runner.invoke(app, ["--units", "3", "--box", "4,5"]).exit_code == 0
+    assert seen == [Edit([1, 2], None), Edit([3], [4, 5])]  # an unset box is never parsed
+    assert runner.invoke(app, []).exit_code == 2  # --units is required

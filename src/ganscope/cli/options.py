@@ -61,14 +61,8 @@ def _root(
 
 
 SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same output.")]
-DeviceOption = Annotated[
-    str,
-    Opt(
-        "--device",
-        metavar="DEVICE",
-        help="auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
-    ),
-]
+DEVICE_HELP = "auto (cuda if available, else cpu), cpu, cuda or cuda:N."
+DeviceOption = Annotated[str, Opt("--device", metavar="DEVICE", help=DEVICE_HELP)]
 
 
 def attribute_help(cls: type) -> dict[str, str]:
