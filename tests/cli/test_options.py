@@ -92,15 +92,34 @@ def test_config_options_turn_every_field_into_an_option():
     app = typer.Typer()
 
     @app.command()
-    @config_options(Toy, choices={"kind": ("a", "b")}, skip=("depth",),
-                    parsers={"pair": (lambda t: tuple(map(float, t.split(","))),
-                                      lambda p: ",".join(map(str, p)))})
+    @config_options(
+        Toy,
+        choices={"kind": ("a", "b")},
+        skip=("depth",),
+        parsers={
+            "pair": (lambda t: tuple(map(float, t.split(","))), lambda p: ",".join(map(str, p)))
+        },
+    )
     def run(config: Toy, extra: int = 0) -> None:
         seen.append((config, extra))
 
     runner = CliRunner()
-    result = runner.invoke(app, ["--name", "x", "--count", "5", "--loud", "--pair", "0,0.99",
-                                 "--kind", "b", "--extra", "2"])
+    result = runner.invoke(
+        app,
+        [
+            "--name",
+            "x",
+            "--count",
+            "5",
+            "--loud",
+            "--pair",
+            "0,0.99",
+            "--kind",
+            "b",
+            "--extra",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert seen == [(Toy("x", 5, 1, True, (0.0, 0.99), "b"), 2)]
     assert runner.invoke(app, ["--name", "x", "--kind", "c"]).exit_code == 2
