@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "registry": 0,
     "progress": 0,
     "devices": 0,
+    "settings": 0,  # how a settings dataclass documents and checks its fields
     "io": 1,
     "metrics": 1,
     "checkpoint": 1,

@@ -67,7 +67,8 @@ def test_config_options_turn_every_field_into_an_option():
     import typer
     from typer.testing import CliRunner
 
-    from ganscope.cli.options import attribute_help, config_options
+    from ganscope.cli.options import config_options
+    from ganscope.settings import attribute_help
 
     @dataclasses.dataclass
     class Toy:

@@ -23,11 +23,12 @@ import typer
 
 from ganscope import __version__, progress
 from ganscope.devices import resolve_device as resolve_device  # re-exported for the commands
-from ganscope.errors import GanscopeError
 from ganscope.io.locks import run_lock
 from ganscope.io.paths import echo_lossless as echo_lossless
 from ganscope.io.paths import require_dirs as require_dirs
 from ganscope.io.paths import writable_parent as writable_parent
+from ganscope.settings import attribute_help
+from ganscope.settings import positive as positive  # detector.py's batch-size checks
 
 app = typer.Typer(
     name="ganscope",
@@ -63,27 +64,6 @@ def _root(
 SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same output.")]
 DEVICE_HELP = "auto (cuda if available, else cpu), cpu, cuda or cuda:N."
 DeviceOption = Annotated[str, Opt("--device", metavar="DEVICE", help=DEVICE_HELP)]
-
-
-def attribute_help(cls: type) -> dict[str, str]:
-    """The text of each entry of the ``Attributes:`` section of ``cls``'s docstring, by name."""
-    out: dict[str, str] = {}
-    lines = inspect.getdoc(cls).splitlines() if inspect.getdoc(cls) else []
-    inside, name = False, ""
-    for line in lines:
-        if line.strip() == "Attributes:":
-            inside = True
-        elif inside and line.startswith("    ") and not line.startswith("        "):
-            names, _, text = line.strip().partition(": ")
-            for n in names.split(", "):
-                out[n] = text
-            name = names
-        elif inside and line.startswith("        ") and name:
-            for n in name.split(", "):
-                out[n] += " " + line.strip()
-        elif inside and line.strip():
-            break
-    return out
 
 
 def config_options(
@@ -185,9 +165,3 @@ def locks_output(param: str) -> Callable[[Callable[..., None]], Callable[..., No
         return locked
 
     return wrap
-
-
-def positive(value: int | None, option: str, *, minimum: int = 1) -> None:
-    """Refuse ``value < minimum`` with one line naming ``option`` (``None`` means unset)."""
-    if value is not None and value < minimum:
-        raise GanscopeError(f"{option} must be at least {minimum}, not {value}")
