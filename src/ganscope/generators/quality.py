@@ -37,12 +37,17 @@ import torch.nn.functional as F
 from ganscope.errors import GanscopeError
 from ganscope.generators.metrics import sliced_wasserstein_distance
 from ganscope.generators.sample import sample_images
+from ganscope.generators.train import load_generator, load_training_images
 from ganscope.io.builtin import iter_builtin
+from ganscope.io.paths import require_dirs, writable_parent
+from ganscope.io.writers import write_json
+from ganscope.settings import positive
 
 __all__ = [
     "QualityReport",
     "diversity",
     "evaluate_generator",
+    "evaluate_run",
     "near_duplicate_rate",
     "nearest_neighbour_distances",
     "precision_recall",
@@ -363,12 +368,9 @@ def _images_from(source: str | dict, size: int, limit: int) -> torch.Tensor:
     if isinstance(source, dict):  # a built-in corpus recipe recorded by the zoo
         import numpy as np
 
-
         pairs = iter_builtin(**{**source, "count": min(int(source["count"]), limit)})
         arr = np.stack([a for _, a in pairs])  # (N, S, S, 3) uint8
         return torch.from_numpy(arr).permute(0, 3, 1, 2).float() / 255
-    from ganscope.generators.train import load_training_images
-
     images, _, _ = load_training_images(source, size)
     return images[:limit].float() / 255
 
@@ -415,3 +417,34 @@ def evaluate_generator(
     real_train = _images_from(train, size, n_train)
     fake = quality_samples(G, n, real_test)
     return quality_report(fake, real_test, real_train, seed=seed)
+
+
+def evaluate_run(
+    run: str | Path,
+    *,
+    real: Path,
+    train: Path | None = None,
+    n: int = 500,
+    seed: int = 0,
+    json_out: Path | None = None,
+    device: torch.device | str = "cpu",
+) -> QualityReport:
+    """``gan quality``: :func:`evaluate_generator` on the generator of a run folder or
+    ``zoo:NAME``, with the numbers written to ``json_out`` (``{"generator": run, ...}``) when
+    given. The folders and ``json_out`` are checked before the generator loads.
+
+    Raises:
+        GanscopeError: ``n < 8`` (too few for the k-NN metrics), a folder not found, an output
+            that cannot be written, or see :func:`evaluate_generator`.
+    """
+    positive(n, "--n", minimum=8)
+    require_dirs([real] + ([train] if train else []))
+    if json_out is not None:
+        writable_parent(json_out, folder=False)
+    G, config = load_generator(run, device=device)
+    report = evaluate_generator(
+        G, config, real=str(real), train=str(train) if train else None, n=n, seed=seed
+    )
+    if json_out is not None:
+        write_json(json_out, {"generator": str(run), **report.as_dict()})
+    return report

@@ -39,6 +39,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ from ganscope.generators.losses import (
     generator_loss,
     gradient_penalty,
 )
-from ganscope.generators.sample import image_grid, latents_for_seeds, sample_images
+from ganscope.generators.sample import image_grid, latents_for_seeds, sample_images, save_samples
 from ganscope.generators.spectral import spectral_regularization
 from ganscope.io import (
     atomic_path,
@@ -71,6 +72,7 @@ from ganscope.io import (
     write_json,
 )
 from ganscope.io.locks import LOCK_NAME, run_lock
+from ganscope.io.paths import writable_parent
 from ganscope.layers import UPSAMPLERS, precise_batchnorm
 from ganscope.zoo import resolve_generator
 
@@ -94,6 +96,21 @@ _R1_EVERY = 16
 _FORMAT = "ganscope-gan-train-2"
 # Settings that may change between a run and its resumption (they do not change the weights).
 _RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "sample_every", "grid_size"})
+
+
+def parse_betas(text: str) -> tuple[float, float]:
+    """Adam's betas from ``"B1,B2"`` (``--betas 0.5,0.999``), each in [0, 1).
+
+    Raises:
+        GanscopeError: not two numbers, or one outside [0, 1).
+    """
+    try:
+        b1, b2 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise GanscopeError(f"--betas must be two numbers B1,B2, not {text!r}") from None
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise GanscopeError(f"--betas must lie in [0, 1), not {text!r}")
+    return b1, b2
 
 
 @dataclass
@@ -233,6 +250,16 @@ class TrainResult:
     resumed: bool
     already_complete: bool
     seconds: float
+
+    def summary(self) -> str:
+        """One line: what the call trained (and from which step), or that nothing was left."""
+        if self.already_complete:
+            return f"{self.run_dir} is complete ({self.step} steps); nothing to do"
+        resumed = f"resumed from step {self.start_step}; " if self.resumed else ""
+        return (
+            f"{resumed}trained {self.step - self.start_step} steps in {self.seconds:.1f} s; "
+            f"generator: {self.run_dir / GENERATOR_DIR}"
+        )
 
 
 # --------------------------------------------------------------------------- randomness
@@ -631,6 +658,7 @@ def train_gan(
     :class:`GanscopeError` instead of training into the same files. See :func:`_train_gan`."""
 
     config.validate()
+    writable_parent(Path(out_dir), folder=True)
     with run_lock(out_dir):
         return _train_gan(config, out_dir, device=device)
 
@@ -686,7 +714,6 @@ def _train_gan(
 
     write_json(cfg_path, {**cfg.to_json(), "n_images": len(data), "ganscope_version": __version__})
     if bad_files:
-
         # Every skipped file by name (the warning above shows one).
         write_errors_csv(run_dir / "errors.csv", bad_files)
         log.warning("the %d skipped files are listed in %s", len(bad_files), run_dir / "errors.csv")
@@ -735,3 +762,19 @@ def load_generator(
             f"{folder}: generator config and weights do not match ({err})"
         ) from None
     return G.to(device).eval(), config
+
+
+def write_samples(
+    run: str | Path,
+    out_dir: str | Path,
+    seeds: Sequence[int],
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> list[Path]:
+    """``gan sample``: write ``seed%06d.png`` of every seed (:func:`save_samples`) with the
+    generator of a run folder or ``zoo:NAME`` (:func:`load_generator`); ``out_dir`` is checked
+    before the generator loads. Returns the written paths in ``seeds`` order."""
+    writable_parent(Path(out_dir), folder=True)
+    G, _ = load_generator(run, device=device)
+    return save_samples(G, out_dir, seeds, batch_size=batch_size, device=device)
