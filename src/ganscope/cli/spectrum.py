@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import DeviceOption, choice_enum, writable_parent
-from ganscope.report.sources import check_plot_path, plot_analysis, summary_table
+from ganscope.cli.options import DeviceOption, choice_enum
+from ganscope.report.sources import summary_table, write_spectrum_outputs
 from ganscope.spectrum.features import FEATURES, PRESETS
-from ganscope.spectrum.sources import run_spectrum
 
 Kind = choice_enum("Kind", FEATURES)
 Preset = choice_enum("Preset", PRESETS)
 Opt = typer.Option
-log = logging.getLogger("ganscope")
 
 
 def spectrum(
-    dirs: Annotated[list[Path], typer.Argument(help="Image folders; each is one source named "
-                    "after the folder. The first is the reference for difference spectra.")],
+    dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Image folders; each is one source named "
+            "after the folder. The first is the reference for difference spectra."
+        ),
+    ],
     kind: Annotated[Kind, Opt("--kind", help="Feature to compute.")] = "azimuthal",
-    preset: Annotated[Preset, Opt("--preset", help="durall: Durall et al. 2020's published "
-                      "feature exactly.")] = "default",
-    bins: Annotated[int | None, Opt("--bins", min=1, help="Resample 1D features to N points "
-                    "(cubic spline).")] = None,
-    csv: Annotated[Path | None, Opt("--csv", help="One row per readable image: path,f0,f1,...; "
-                   "every bad file goes to NAME.errors.csv beside it (path,error).")] = None,
-    plot: Annotated[Path | None, Opt("--plot", help="Figure (.png/.pdf/.svg): profiles, mean "
-                    "spectra, differences.")] = None,
-    json: Annotated[Path | None, Opt("--json", help="Mean/std per source and the list of bad "
-                    "files.")] = None,
+    preset: Annotated[
+        Preset, Opt("--preset", help="durall: Durall et al. 2020's published feature exactly.")
+    ] = "default",
+    bins: Annotated[
+        int | None, Opt("--bins", min=1, help="Resample 1D features to N points (cubic spline).")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        Opt(
+            "--csv",
+            help="One row per readable image: path,f0,f1,...; "
+            "every bad file goes to NAME.errors.csv beside it (path,error).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        Opt("--plot", help="Figure (.png/.pdf/.svg): profiles, mean spectra, differences."),
+    ] = None,
+    json: Annotated[
+        Path | None, Opt("--json", help="Mean/std per source and the list of bad files.")
+    ] = None,
     batch_size: Annotated[int, Opt("--batch-size", min=1, help="Images per batch.")] = 64,
     device: DeviceOption = "auto",
 ) -> None:
@@ -47,18 +60,18 @@ def spectrum(
 
     Prints a table unless --csv, --json or --plot is given.
     """
-    outputs = [p for p in (csv, plot, json) if p is not None]
-    for p in outputs:
-        writable_parent(p)
-    if plot is not None:
-        check_plot_path(plot)
-    analysis = run_spectrum(dirs, kind=str(kind), preset=str(preset), bins=bins, csv_path=csv,
-                            json_path=json, batch_size=batch_size, device=device,
-                            spectra=plot is not None)
-    if plot is not None:
-        plot_analysis(analysis, plot)
-        log.info("wrote %s", plot)
-    if not outputs:
+    analysis = write_spectrum_outputs(
+        dirs,
+        kind=str(kind),
+        preset=str(preset),
+        bins=bins,
+        batch_size=batch_size,
+        device=device,
+        csv_path=csv,
+        json_path=json,
+        plot_path=plot,
+    )
+    if csv is None and json is None and plot is None:
         from rich.console import Console  # not at start-up: --csv/--json/--plot print no table
 
         table, what = summary_table(analysis)

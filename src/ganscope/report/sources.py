@@ -1,24 +1,35 @@
 """What ``ganscope spectrum`` shows of a :class:`~ganscope.spectrum.sources.SpectrumAnalysis`: a
 table of a few frequencies per source, and the overview figure (profiles, mean spectra and their
-differences to the reference source)."""
+differences to the reference source); :func:`write_spectrum_outputs` runs the whole command."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from ganscope.errors import GanscopeError
+from ganscope.io.paths import writable_parent
 from ganscope.spectrum.features import FEATURES
-from ganscope.spectrum.sources import SpectrumAnalysis, value_label
+from ganscope.spectrum.sources import SpectrumAnalysis, run_spectrum, value_label
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["PLOT_SUFFIXES", "check_plot_path", "plot_analysis", "summary_table"]
+__all__ = [
+    "PLOT_SUFFIXES",
+    "check_plot_path",
+    "plot_analysis",
+    "summary_table",
+    "write_spectrum_outputs",
+]
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+log = logging.getLogger(__name__)
 
 
 def summary_table(analysis: SpectrumAnalysis) -> tuple[Table, str]:
@@ -92,3 +103,44 @@ def plot_analysis(analysis: SpectrumAnalysis, path: Path) -> None:
         f"{analysis.size[0]}x{analysis.size[1]} px, reference: {ref}",
     )
     save_figure(fig, path)
+
+
+def write_spectrum_outputs(
+    dirs: Sequence[Path],
+    *,
+    kind: str = "azimuthal",
+    preset: str = "default",
+    bins: int | None = None,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    csv_path: Path | None = None,
+    json_path: Path | None = None,
+    plot_path: Path | None = None,
+) -> SpectrumAnalysis:
+    """``ganscope spectrum``: :func:`~ganscope.spectrum.sources.run_spectrum` (the CSV and the
+    JSON summary) and the overview figure (:func:`plot_analysis`) at ``plot_path``. Every output
+    is checked before the first image is read, so a bad path fails at once, in one line.
+
+    Returns:
+        The analysis, for :func:`summary_table`.
+    """
+    for path in (csv_path, plot_path, json_path):
+        if path is not None:
+            writable_parent(path)
+    if plot_path is not None:
+        check_plot_path(plot_path)
+    analysis = run_spectrum(
+        dirs,
+        kind=kind,
+        preset=preset,
+        bins=bins,
+        csv_path=csv_path,
+        json_path=json_path,
+        batch_size=batch_size,
+        device=device,
+        spectra=plot_path is not None,
+    )
+    if plot_path is not None:
+        plot_analysis(analysis, plot_path)
+        log.info("wrote %s", plot_path)
+    return analysis
