@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from ganscope.errors import GanscopeError
 from ganscope.io import PHOTOS, write_builtin
 from ganscope.io.builtin import plan_crops
 
@@ -49,3 +52,13 @@ def test_train_and_test_regions_do_not_overlap():
     for c in plan_crops(size=size, count=300, seed=1, split="test"):
         w = sizes[c.photo][0]
         assert c.left >= round(w * 0.75) and c.left + size <= w
+
+
+def test_write_builtin_checks_its_folder_first_and_says_what_it_wrote(tmp_path, caplog):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(GanscopeError, match="is a file, not a folder"):
+        write_builtin(tmp_path / "file" / "crops", size=16, count=2)
+    with caplog.at_level(logging.INFO, logger="ganscope"):
+        paths = write_builtin(tmp_path / "crops", size=16, count=3)
+    assert len(paths) == 3
+    assert f"wrote 3 crops of 16x16 to {tmp_path / 'crops'}" in caplog.messages

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import SeedOption, choice_enum, locks_output, writable_parent
+from ganscope.cli.options import SeedOption, choice_enum, locks_output
 from ganscope.dissect.scenes import write_scenes
 from ganscope.io.builtin import write_builtin
 
@@ -23,17 +22,20 @@ def builtin(
     size: Annotated[int, Opt("--size", help="Side of the square crops, in pixels.")] = 32,
     count: Annotated[int, Opt("--count", help="Number of crops.")] = 1000,
     seed: SeedOption = 0,
-    split: Annotated[Split, Opt("--split", help="all, or train / test: disjoint regions of every "
-                                "photo (test = right quarter).")] = "all",
+    split: Annotated[
+        Split,
+        Opt(
+            "--split",
+            help="all, or train / test: disjoint regions of every photo (test = right quarter).",
+        ),
+    ] = "all",
 ) -> None:
     """Write random crops of the colour photographs bundled with scikit-image and scikit-learn.
 
     Crops are cut without resampling, so they keep the camera's spectrum. The same seed gives the
     same bytes. A manifest.csv records the source photo and offset of every crop.
     """
-    writable_parent(out, folder=True)
-    paths = write_builtin(out, size=size, count=count, seed=seed, split=str(split))
-    logging.getLogger("ganscope").info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
+    write_builtin(out, size=size, count=count, seed=seed, split=str(split))
 
 
 @data_app.command("scenes")

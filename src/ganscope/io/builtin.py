@@ -13,6 +13,7 @@ For research, point ganscope at a real dataset instead (``--real DIR``).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ganscope.errors import GanscopeError
+from ganscope.io.paths import writable_parent
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ PHOTOS: tuple[Photo, ...] = (
     Photo("flower", "sklearn", "flower.jpg"),
 )
 """The colour photographs of the corpus (synthetic test cards and grayscale images excluded)."""
+
+log = logging.getLogger(__name__)
 
 SPLITS = ("all", "train", "test")
 TEST_FRACTION = 0.25
@@ -139,11 +143,12 @@ def write_builtin(
 ) -> list[Path]:
     """Write the corpus as PNGs ``builtin_000000.png, ...`` plus ``manifest.csv`` (file, source
     photo, offset, whether the source was a JPEG) and ``config.json``. The same arguments give the
-    same bytes. Returns the image paths."""
+    same bytes. ``out`` is checked before the first crop is cut. Returns the image paths."""
     from ganscope import __version__, progress
     from ganscope.io.writers import save_png, write_csv, write_json
 
     out = Path(out)
+    writable_parent(out, folder=True)
     items = iter_builtin(size=size, count=count, seed=seed, split=split)
     by_name = {p.name: p for p in PHOTOS}
     paths = []
@@ -171,4 +176,5 @@ def write_builtin(
             "ganscope_version": __version__,
         },
     )
+    log.info("wrote %d crops of %dx%d to %s", len(paths), size, size, out)
     return paths
