@@ -21,10 +21,21 @@ from ganscope.cli.options import app as _root_app
 from ganscope.cli.options import echo_lossless
 from ganscope.errors import GanscopeError
 
-COMMANDS: dict[str, str] = {"data": "data", "spectrum": "spectrum", "gan": "gan", "zoo": "zoo",
-                            "detector": "detector", "detect": "detector", "dissect": "dissect",
-                            "intervene": "dissect", "scenes-demo": "dissect", "study": "study",
-                            "paint": "paint", "seeing": "seeing", "antialias": "antialias"}
+COMMANDS: dict[str, str] = {
+    "data": "data",
+    "spectrum": "spectrum",
+    "gan": "gan",
+    "zoo": "zoo",
+    "detector": "detector",
+    "detect": "detector",
+    "dissect": "dissect",
+    "intervene": "dissect",
+    "scenes-demo": "dissect",
+    "study": "study",
+    "paint": "paint",
+    "seeing": "seeing",
+    "antialias": "antialias",
+}
 """Top-level command -> the ``ganscope.cli`` module whose ``register(app)`` adds it. ``main``
 imports only the module of the command it runs (``ganscope spectrum`` imports neither the
 detectors nor the generators); ``--help`` and unknown commands load them all. A test checks

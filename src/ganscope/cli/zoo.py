@@ -9,17 +9,23 @@ import typer
 
 from ganscope.zoo import zoo_entries, zoo_entry, zoo_table
 
-zoo_app = typer.Typer(help="The shipped pretrained generators (sample one with `gan sample "
-                      "zoo:NAME`).", no_args_is_help=True)
+zoo_app = typer.Typer(
+    help="The shipped pretrained generators (sample one with `gan sample zoo:NAME`).",
+    no_args_is_help=True,
+)
 
 
 @zoo_app.command("list")
-def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of the "
-                                                "entries instead.")] = False) -> None:
+def list_(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of the entries instead.")
+    ] = False,
+) -> None:
     """Name, family, upsampler, steps and quality (SWD, diversity, precision, recall) of each."""
     entries = zoo_entries()
-    typer.echo(json.dumps([e.summary() for e in entries], indent=2) if as_json
-               else zoo_table(entries))
+    typer.echo(
+        json.dumps([e.summary() for e in entries], indent=2) if as_json else zoo_table(entries)
+    )
 
 
 @zoo_app.command("path")
