@@ -216,8 +216,9 @@ def test_train_method_is_validated(image_folders, tmp_path, capsys):
 def test_kmeans_and_cnn_train_then_detect(image_folders, tmp_path, capsys):
     for method, extra in (
         ("kmeans", ["--features", "dct"]),
-        ("cnn", ["--features", "dct", "--epochs", "1", "--crop", "28", "--device", "cpu"]),
-    ):
+        ("cnn", ["--features", "dct", "--epochs", "1", "--crop", "28", "--device", "cpu",
+                 "--eval-crop", "tiles", "--calibrate", "temperature"]),
+    ):  # fmt: skip
         out = tmp_path / method
         code, _, err = run(
             [
@@ -242,6 +243,8 @@ def test_kmeans_and_cnn_train_then_detect(image_folders, tmp_path, capsys):
         )
         assert code == 0, err
         assert len(json.loads(jpath.read_text())["results"]) == 16
+    settings = json.loads((tmp_path / "cnn" / "config.json").read_text())["settings"]
+    assert settings["eval_crop"] == "tiles" and settings["calibrate"] == "temperature"
 
 
 def test_train_prints_bias_audit(image_folders, tmp_path, capsys):

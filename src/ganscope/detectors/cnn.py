@@ -30,7 +30,7 @@ from ganscope.detectors.augment import (
     wang_augment,
 )
 from ganscope.detectors.base import BaseDetector, as_images, as_labels, register_detector
-from ganscope.detectors.inputs import CNN_INPUTS, cnn_input
+from ganscope.detectors.inputs import CALIBRATIONS, CNN_INPUTS, EVAL_CROPS, cnn_input
 from ganscope.detectors.networks import ARCHITECTURES, create_network
 from ganscope.detectors.tiles import tile_count, tile_images
 from ganscope.devices import resolve_device
@@ -43,12 +43,6 @@ from ganscope.metrics.classification import (
     fit_temperature,
 )
 from ganscope.progress import progress_bar
-
-EVAL_CROPS = ("center", "full", "tiles")
-"""How a CNN detector views an image when scoring (see :class:`CNNDetector`)."""
-
-CALIBRATIONS = ("threshold", "temperature")
-"""How a CNN detector turns validation scores into a decision rule (see :class:`CNNDetector`)."""
 
 NEAR_CHANCE_MARGIN = 0.15
 """A validation AP less than this above chance (the fraction of fakes) counts as near chance."""

@@ -17,6 +17,14 @@ from ganscope.spectrum import dct2
 CNN_INPUTS = ("rgb", "npr", "fft", "dct")
 """What a :class:`CNNDetector` sees: ``rgb``, ``npr``, ``fft`` or ``dct``."""
 
+EVAL_CROPS = ("center", "full", "tiles")
+"""How a :class:`CNNDetector` views an image when scoring: its central crop, all of it at once,
+or the mean logit of crop-sized tiles covering every pixel (:mod:`ganscope.detectors.tiles`)."""
+
+CALIBRATIONS = ("threshold", "temperature")
+"""How a :class:`CNNDetector` turns validation scores into a decision rule: a balanced-accuracy
+threshold on P(fake), or a temperature on its logit with threshold 0.5."""
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

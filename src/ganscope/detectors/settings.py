@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ganscope.detectors.augment import AUGMENTATIONS
 from ganscope.detectors.classifiers import training_methods
-from ganscope.detectors.inputs import CNN_INPUTS
+from ganscope.detectors.inputs import CALIBRATIONS, CNN_INPUTS, EVAL_CROPS
 from ganscope.detectors.networks import ARCHITECTURES
 from ganscope.errors import GanscopeError
 from ganscope.spectrum.features import FEATURES, PRESETS
@@ -41,6 +41,10 @@ HELP: dict[str, str] = {
     "training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence where "
     "fakes are smoother than reals.",
     "epochs": "cnn: most training epochs (default: by data size).",
+    "eval_crop": "cnn: how an image is scored: center (the central crop), full (the whole image "
+    "at once) or tiles (the mean logit of crop x crop tiles covering every pixel).",
+    "calibrate": "cnn: threshold (the balanced-accuracy threshold on the validation split) or "
+    "temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017).",
     "lr": "cnn: Adam learning rate.",
     "train_batch_size": "cnn: images per step.",
     "blur_prob": "cnn: blur probability (0.1); implies blur+jpeg.",
@@ -77,6 +81,8 @@ def choices() -> dict[str, tuple[str, ...]]:
         "features": tuple(dict.fromkeys((*FEATURES, *CNN_INPUTS))),
         "arch": tuple(ARCHITECTURES),
         "augment": AUGMENTATIONS,
+        "eval_crop": EVAL_CROPS,
+        "calibrate": CALIBRATIONS,
         "preset": PRESETS,
     }
 
@@ -85,6 +91,7 @@ def feature_choices(method: str) -> tuple[str, ...]:
     """What ``--features`` may name for ``method``: the CNN inputs for ``cnn``, every registered
     spectral feature otherwise (the first is the default)."""
     return CNN_INPUTS if method == "cnn" else tuple(FEATURES)
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -105,6 +112,8 @@ class TrainSettings:
     arch: str = "resnet-small"
     antialias: bool = False
     crop: int | None = None
+    eval_crop: str = "center"
+    calibrate: str = "threshold"
     augment: str = "auto"
     epochs: int | None = None
     lr: float = 1e-3

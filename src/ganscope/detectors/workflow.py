@@ -93,6 +93,8 @@ def build_detector(settings: TrainSettings) -> BaseDetector:
         input=feats,
         antialias=settings.antialias,
         crop=settings.crop,
+        eval_crop=settings.eval_crop,
+        calibrate=settings.calibrate,
         augment="blur+jpeg" if settings.augment == "auto" and explicit_probs else settings.augment,
         epochs=settings.epochs,
         lr=settings.lr,
@@ -199,6 +201,11 @@ def _cnn_summary(det: CNNDetector, err: Lines) -> list[str]:
     return [
         f"best epoch {det.best_epoch_} of {len(det.history_)} (augment {det.augment_}), {val}, "
         f"calibrated threshold {det.threshold_:.3f} on {det.n_val_} validation images"
+        + (
+            f" (temperature {det.temperature_:.3f}, ECE {det.val_ece_:.3f})"
+            if det.calibrate == "temperature"
+            else ""
+        )
     ]
 
 
