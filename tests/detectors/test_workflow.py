@@ -67,7 +67,15 @@ def test_settings_from_parsed_options_and_help_for_every_field():
     assert set(TrainSettings.__dataclass_fields__) - {"seed", "device"} <= set(HELP) | {
         "batch_size"
     }
-    assert set(choices()) == {"method", "features", "arch", "augment", "preset"}
+    assert set(choices()) == {
+        "method",
+        "features",
+        "arch",
+        "augment",
+        "preset",
+        "eval_crop",
+        "calibrate",
+    }
 
 
 def test_kmeans_sees_n_labels_per_class_and_its_guess_is_reported(train_set):
@@ -96,9 +104,10 @@ def test_train_eval_detect_on_folders(image_folders, tmp_path):
     jpath = tmp_path / "e.json"
     result = evaluate_folders(out, [image_folders / "real"], [image_folders / "gan2"],
                               json_path=jpath, bootstrap=20)  # fmt: skip
-    assert json.loads(jpath.read_text())["per_source"]["gan2"]["ap"] == result["per_source"][
-        "gan2"
-    ]["ap"]
+    assert (
+        json.loads(jpath.read_text())["per_source"]["gan2"]["ap"]
+        == result["per_source"]["gan2"]["ap"]
+    )
     table, note = eval_table(result, "title")
     assert table.row_count == 2 and "P(fake) > 0.5" in note
     printed: list[str] = []
