@@ -16,7 +16,10 @@ What it trains on (all made offline, nothing downloaded at run time):
   - *content-aligned* fakes (B-Free, Guillaro et al., CVPR 2025): the same real crops re-rendered
     by fully convolutional autoencoders, one per upsampler, so that fake and real share content
     and differ only in the decoder's trace (as every latent-diffusion image leaves through a VAE
-    decoder). Each aligned fake's original is in the real set.
+    decoder). Each aligned fake's original is in the real set;
+  - *simulated* up-sampling (Zhang et al., WIFS 2019): real crops pooled 2x and up-sampled 2x by a
+    random up-sampler with random kernels (:mod:`ganscope.detectors.simulate`), also beside their
+    originals: a third family whose only common trait with the GANs is a 2x up-sampling trace.
 - **Shared degradations:** 10% of the items of both classes are enlarged 1-1.5x (bicubic) before
   the crop; during training, JPEG (quality 60-100, probability 0.5) and a light blur (sigma up to
   1, probability 0.1) hit both classes alike (Wang et al., CVPR 2020).
@@ -105,6 +108,7 @@ class Plan:
     aligned_per_upsampler: int = 1500
     aligned_steps: int = 1500
     aligned_train_crops: int = 3000
+    simulated: int = 3000
     resize_prob: float = 0.1
     epochs: int = 12
     patience: int = 3
@@ -284,6 +288,17 @@ def rerender_regions(model: Any, regions: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else regions[:0]
 
 
+def simulated(regions: np.ndarray, seed: int) -> np.ndarray:
+    """Simulated up-sampling fakes of ``regions`` (:mod:`ganscope.detectors.simulate`)."""
+    from ganscope.detectors.simulate import simulate_upsampling
+
+    out = [
+        to_uint8(simulate_upsampling(to_float(regions[i : i + 256]), seed=seed * 100_003 + i)[0])
+        for i in range(0, len(regions), 256)
+    ]
+    return np.concatenate(out) if out else regions[:0]
+
+
 def zoo_samples(name: str, seeds: range) -> np.ndarray:
     from ganscope.generators import load_generator, sample_images
 
@@ -369,6 +384,21 @@ def training_items(work: Path, plan: Plan, photos_: list[Photo], aligned: dict, 
             f"aligned-{up}",
             "autoencoder",
         )
+    if plan.simulated:
+        regions, _ = real_regions(photos_, ALIGNED_REGION, plan.simulated, "train", rng)
+        fakes = simulated(regions, seed=0)
+        items.add(
+            np.stack([final_crop(r, rng, plan.resize_prob) for r in regions]),
+            0,
+            "photo-simulated",
+            "simulated",
+        )
+        items.add(
+            np.stack([final_crop(f, rng, plan.resize_prob) for f in fakes]),
+            1,
+            "simulated",
+            "simulated",
+        )
     for name, family in zoo_generators():
         fakes = zoo_samples(name, range(plan.zoo_per_entry))
         regions, _ = real_regions(photos_, TILE, plan.zoo_per_entry, "train", rng)
@@ -410,6 +440,9 @@ def test_sets(
             for up, model in aligned.items():
                 fakes = rerender_regions(model, regions)
                 arrays[f"{size}/fake/aligned-{up}"] = fakes[:, pad:-pad, pad:-pad]
+            if plan.simulated:
+                fakes = simulated(regions, seed=size)
+                arrays[f"{size}/fake/simulated"] = fakes[:, pad:-pad, pad:-pad]
             if size == TILE:
                 for name, _family in zoo:
                     arrays[f"{size}/fake/{name}"] = zoo_samples(
@@ -500,7 +533,7 @@ def evaluate(det: Any, tests: dict[str, Any], plan: Plan, only: set[str] | None 
         if fakes:
             res["per_size"][size] = row(real, np.concatenate([sc(size, "fake", n) for n in fakes]))
         for n in fakes:
-            if size == TILE or (n.startswith("aligned-") and size == 64):
+            if size == 64 or (size == TILE and n not in sets.get(64, {"fake": {}})["fake"]):
                 res["per_source"][n] = {**row(real, sc(size, "fake", n)), "size": size}
     size = 64 if 64 in sets else TILE
     for q in plan.jpeg_qualities:
@@ -527,6 +560,8 @@ def lofo(work: Path, items: Items, tests: dict, plan: Plan, key: str) -> dict[st
         names = {n for n, f in zoo_fam.items() if f == fam}
         if fam == "autoencoder":
             names |= {f"aligned-{u}" for u in plan.upsamplers}
+        if fam == "simulated":
+            names |= {"simulated"}
         out[fam] = evaluate(det, tests, plan, only=names)
     return out
 
@@ -583,7 +618,10 @@ def model_card(report: dict[str, Any]) -> str:
         + "; ".join(f"`{s}` {n}" for s, n in report["fake_sources"].items())
         + ". `aligned-*` are the same "
         "real crops re-rendered by a fully convolutional autoencoder with that upsampler "
-        "(content-aligned, after B-Free); the others are samples of ganscope's zoo generators.",
+        "(content-aligned, after B-Free); `simulated` are real crops average-pooled 2x and "
+        "up-sampled 2x by a random up-sampler with random kernels (after Zhang et al.'s AutoGAN, "
+        "WIFS 2019; `ganscope.detectors.simulate`), again beside their originals; the others "
+        "are samples of ganscope's zoo generators.",
         "- **Degradations, both classes alike:** 10% of crops enlarged 1-1.5x before cropping; "
         "JPEG (quality 60-100) with probability 0.5 and Gaussian blur (sigma 0-1) with "
         "probability 0.1 during training.",
@@ -660,6 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(debian=not args.no_debian, lofo=not args.no_lofo)
     if args.tiny:
         plan = Plan(
+            simulated=32,
             zoo_per_entry=64,
             aligned_per_upsampler=64,
             aligned_steps=20,

@@ -1,0 +1,124 @@
+"""Simulated up-sampling traces: real images re-made at half resolution and up-sampled 2x by a
+random up-sampler, as training fakes for a detector that must generalize across generators.
+
+Zhang, Karaman & Chang ("Detecting and Simulating Artifacts in GAN Fake Images", WIFS 2019)
+show that the spectral artifacts shared by GANs come from their up-sampling layers, and that a
+detector trained on images passed through a simulated up-sampling pipeline (their AutoGAN)
+detects GAN images it never saw. Tan et al. (NPR, CVPR 2024) make the same point in the image
+domain: the neighbouring-pixel relationships left by 2x up-sampling generalize across
+generators. This module makes such fakes without training anything: each image is average-pooled
+2x, then up-sampled 2x by one of
+
+- ``nearest``, ``bilinear`` or ``bicubic`` interpolation (fixed kernels);
+- ``transposed``: a stride-2 transposed convolution (kernel 2, 3 or 4) whose taps are random but
+  sum to 1 within each of the four output phases, so a flat image stays flat and only the
+  neighbouring-pixel pattern is left (a checkerboard when the phases differ);
+- ``pixelshuffle``: four random 3x3 convolutions, one per output phase, each near the identity
+  (Shi et al., CVPR 2016's sub-pixel convolution);
+
+and then, with probability 1/2, a random 3x3 convolution near the identity (a generator's last
+layer). The result has the content of the real image at half its detail and a random 2x trace:
+paired with the original as the real image, only the trace separates the two.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganscope.errors import GanscopeError
+
+SIMULATED_UPSAMPLERS = ("nearest", "bilinear", "bicubic", "transposed", "pixelshuffle")
+"""The up-samplers :func:`simulate_upsampling` draws from (uniformly)."""
+
+
+def _phase_normalized(kernel: torch.Tensor) -> torch.Tensor:
+    """Scale the taps of a ``(k, k)`` stride-2 transposed-convolution kernel so that each of the
+    four output phases (taps ``kernel[a::2, b::2]``) sums to 1."""
+    out = kernel.clone()
+    for a in (0, 1):
+        for b in (0, 1):
+            taps = out[a::2, b::2]
+            out[a::2, b::2] = taps / taps.sum()
+    return out
+
+
+def _random_transposed(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    k = int(torch.randint(2, 5, (1,), generator=gen))
+    base = torch.ones(k, k) + 0.6 * torch.rand(k, k, generator=gen)
+    kernel = _phase_normalized(base)
+    weight = kernel.expand(3, 1, k, k).contiguous()  # the same kernel per channel (depthwise)
+    pad = (k - 2) // 2
+    y = F.conv_transpose2d(x, weight, stride=2, padding=pad, groups=3)
+    H, W = 2 * x.shape[-2], 2 * x.shape[-1]
+    return (
+        y[..., :H, :W] if y.shape[-1] >= W else F.pad(y, (0, W - y.shape[-1], 0, H - y.shape[-2]))
+    )
+
+
+def _random_pixelshuffle(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    weight = torch.zeros(12, 3, 3, 3)
+    for phase in range(4):
+        for c in range(3):
+            weight[4 * c + phase, c, 1, 1] = 1.0  # pixel_shuffle reads channel c*4 + phase
+    weight = weight + 0.08 * torch.randn(12, 3, 3, 3, generator=gen)
+    weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True)  # keep the mean of each phase
+    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight), 2)
+
+
+def _random_postconv(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    weight = torch.zeros(3, 3, 3, 3)
+    weight[torch.arange(3), torch.arange(3), 1, 1] = 1.0
+    weight = weight + 0.05 * torch.randn(3, 3, 3, 3, generator=gen)
+    weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight)
+
+
+def upsample_like_a_generator(
+    half: torch.Tensor, kind: str, gen: torch.Generator, *, post: bool = False
+) -> torch.Tensor:
+    """Up-sample ``(B, 3, h, w)`` 2x with ``kind`` (see the module doc), one random draw for the
+    batch; ``post`` adds the random near-identity 3x3 convolution. Output ``(B, 3, 2h, 2w)``,
+    not clamped."""
+    if kind in ("nearest", "bilinear", "bicubic"):
+        extra = {} if kind == "nearest" else {"align_corners": False}
+        y = F.interpolate(half, scale_factor=2, mode=kind, **extra)
+    elif kind == "transposed":
+        y = _random_transposed(half, gen)
+    elif kind == "pixelshuffle":
+        y = _random_pixelshuffle(half, gen)
+    else:
+        raise GanscopeError(
+            f"unknown simulated up-sampler {kind!r}; choose from {', '.join(SIMULATED_UPSAMPLERS)}"
+        )
+    return _random_postconv(y, gen) if post else y
+
+
+def simulate_upsampling(
+    images: torch.Tensor, *, seed: int = 0, kinds: tuple[str, ...] = SIMULATED_UPSAMPLERS
+) -> tuple[torch.Tensor, list[str]]:
+    """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
+    up-sampler of ``kinds`` (its own random kernel), sometimes followed by a random 3x3 layer.
+
+    Args:
+        images: ``(B, 3, H, W)`` in [0, 1], ``H`` and ``W`` even.
+        seed: the random draws (kind, kernels, post layer); the same seed gives the same images.
+        kinds: up-samplers to draw from (:data:`SIMULATED_UPSAMPLERS`).
+
+    Returns:
+        ``(fakes (B, 3, H, W) in [0, 1], the kind used for each image)``.
+    """
+    if images.ndim != 4 or images.shape[1] != 3 or images.shape[-1] % 2 or images.shape[-2] % 2:
+        raise GanscopeError(
+            f"expected (B, 3, H, W) images with even H, W, got {tuple(images.shape)}"
+        )
+    gen = torch.Generator().manual_seed(seed)
+    half = F.avg_pool2d(images.float(), 2)
+    out = torch.empty_like(images, dtype=torch.float32)
+    used = []
+    for i in range(images.shape[0]):
+        kind = kinds[int(torch.randint(len(kinds), (1,), generator=gen))]
+        post = bool(torch.rand(1, generator=gen) < 0.5)
+        out[i] = upsample_like_a_generator(half[i : i + 1], kind, gen, post=post)[0]
+        used.append(kind + ("+conv" if post else ""))
+    return out.clamp_(0, 1), used

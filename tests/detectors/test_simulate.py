@@ -1,0 +1,61 @@
+"""Simulated up-sampling fakes (Zhang et al. 2019's idea): exact where the kernels are known."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganscope.detectors.inputs import npr_residual
+from ganscope.detectors.simulate import (
+    SIMULATED_UPSAMPLERS,
+    simulate_upsampling,
+    upsample_like_a_generator,
+)
+from ganscope.errors import GanscopeError
+
+
+def test_shapes_range_and_seed():
+    x = torch.rand(12, 3, 32, 48)
+    a, kinds = simulate_upsampling(x, seed=3)
+    b, _ = simulate_upsampling(x, seed=3)
+    assert a.shape == x.shape and float(a.min()) >= 0 and float(a.max()) <= 1
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert len(kinds) == 12 and all(k.split("+")[0] in SIMULATED_UPSAMPLERS for k in kinds)
+    assert not torch.equal(a, simulate_upsampling(x, seed=4)[0])
+
+
+def test_nearest_leaves_no_npr_residual_and_bilinear_is_interpolate():
+    x = torch.rand(2, 3, 16, 16)
+    half = F.avg_pool2d(x, 2)
+    g = torch.Generator().manual_seed(0)
+    near = upsample_like_a_generator(half, "nearest", g)
+    assert float(npr_residual(near).abs().max()) == 0.0
+    bil = upsample_like_a_generator(half, "bilinear", g)
+    torch.testing.assert_close(bil, F.interpolate(half, scale_factor=2, mode="bilinear"))
+
+
+@pytest.mark.parametrize("kind", ["transposed", "pixelshuffle"])
+def test_random_kernels_keep_a_flat_image_flat(kind):
+    flat = torch.full((1, 3, 8, 8), 0.4)
+    for seed in range(5):
+        y = upsample_like_a_generator(flat, kind, torch.Generator().manual_seed(seed), post=True)
+        assert y.shape == (1, 3, 16, 16)
+        # Interior pixels (the transposed edges see fewer taps): exactly the flat value.
+        torch.testing.assert_close(y[..., 2:-2, 2:-2], torch.full_like(y[..., 2:-2, 2:-2], 0.4))
+
+
+def test_random_transposed_leaves_a_two_periodic_trace():
+    x = torch.rand(4, 3, 32, 32)
+    half = F.avg_pool2d(x, 2)
+    y = upsample_like_a_generator(half, "transposed", torch.Generator().manual_seed(1))
+    # Its NPR residual is far from the residual of the smooth bilinear version.
+    bil = F.interpolate(half, scale_factor=2, mode="bilinear")
+    assert not torch.allclose(npr_residual(y), npr_residual(bil), atol=1e-3)
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(GanscopeError, match="even"):
+        simulate_upsampling(torch.rand(1, 3, 15, 16))
+    with pytest.raises(GanscopeError, match="unknown"):
+        upsample_like_a_generator(torch.rand(1, 3, 4, 4), "lanczos", torch.Generator())
