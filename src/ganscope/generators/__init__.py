@@ -25,6 +25,13 @@ from ganscope.generators.metrics import (
     spectral_distance,
 )
 from ganscope.generators.quality import QualityReport, quality_report
+from ganscope.generators.rerender import (
+    ConvAutoencoder,
+    load_rerender,
+    rerender,
+    save_rerender,
+    train_rerender,
+)
 from ganscope.generators.sample import (
     image_grid,
     latents_for_seeds,
@@ -50,6 +57,7 @@ __all__ = [
     "GENERATORS",
     "LOSSES",
     "AutoencoderGenerator",
+    "ConvAutoencoder",
     "DCGANGenerator",
     "GeneratorFamily",
     "QualityReport",
@@ -69,16 +77,20 @@ __all__ = [
     "laplacian_pyramid",
     "latents_for_seeds",
     "load_generator",
+    "load_rerender",
     "log_profile",
     "normalized_profile",
     "quality_report",
     "recalibrate_batchnorm",
     "register_generator",
+    "rerender",
     "sample_images",
+    "save_rerender",
     "save_samples",
     "seed_filename",
     "sliced_wasserstein_distance",
     "spectral_distance",
     "spectral_regularization",
     "train_gan",
+    "train_rerender",
 ]
