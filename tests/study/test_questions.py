@@ -131,3 +131,13 @@ def test_a_fix_is_not_compared_with_a_zoo_generator_trained_far_longer() -> None
     results["generators"]["transposed"]["zoo"] = None  # both trained here: compared
     (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
     assert "spectral distance 1.00 (plain 1.00)" in text
+
+
+def test_another_family_with_the_same_upsampler_is_not_a_fix() -> None:
+    results = _results(broken=None)
+    results["settings"]["profile"]["variants"].append(
+        {"name": "stylegan2-transposed", "upsample": "transposed"}
+    )
+    results["quality"]["stylegan2-transposed"] = dict(results["quality"]["transposed"])
+    (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
+    assert "stylegan2-transposed" not in text and "transposed+specreg" in text

@@ -352,8 +352,8 @@ def _spectral_fixes(r: StudyResults) -> Answer | None:
     parts, sources = [], []
     for n, v in variants.items():
         base = plain.get(v["upsample"])
-        if base is None or base == n:
-            continue
+        if base is None or base == n or not (v.get("spectral_reg") or v.get("spectral_disc")):
+            continue  # no fix: another family with the same upsampler is not a fix of it
         zoo = {g: (r.raw.get("generators", {}).get(g) or {}).get("zoo") for g in (n, base)}
         if zoo[n] != zoo[base]:  # one shipped (trained for hours), one trained here: unequal
             which = base if zoo[base] else n
