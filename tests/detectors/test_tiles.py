@@ -102,6 +102,18 @@ def test_tiled_detector_scores_mixed_size_files(tiled, tmp_path):
     assert ((p >= 0) & (p <= 1)).all()
 
 
+def test_a_single_tile_of_an_odd_sized_image_is_its_tile(tiled, test_set):
+    x = torch.nn.functional.pad(test_set[0][:2, :, :16, :16], (0, 1, 0, 1), value=0.5)  # 17x17
+    np.testing.assert_allclose(
+        tiled.predict_proba(x), tiled.predict_proba(x[..., :16, :16]), rtol=0, atol=1e-6
+    )
+
+
+def test_odd_tiles_are_refused(train_set):
+    with pytest.raises(GanscopeError, match="even crop"):
+        CNNDetector(eval_crop="tiles", **dict(FAST, crop=15)).fit(*train_set)
+
+
 def test_unknown_calibration_is_refused(train_set):
     with pytest.raises(GanscopeError, match="calibrate"):
         CNNDetector(calibrate="platt", **FAST).fit(*train_set)

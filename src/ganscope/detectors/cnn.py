@@ -230,6 +230,10 @@ class CNNDetector(BaseDetector):
             raise GanscopeError("val_fraction must be in [0, 1)")
         if (self.epochs is not None and self.epochs < 0) or self.batch_size < 1:
             raise GanscopeError("epochs must be >= 0 and batch_size >= 1")
+        if self.eval_crop == "tiles" and self.crop is not None and self.crop % 2:
+            raise GanscopeError(
+                f"eval_crop tiles needs an even crop (the 2x2 grid), not {self.crop}"
+            )
         if self.patience is not None and self.patience < 1:
             raise GanscopeError("patience must be >= 1")
 
@@ -270,7 +274,7 @@ class CNNDetector(BaseDetector):
             raise GanscopeError(
                 f"images of {H}x{W} are smaller than the detector's crop {self.crop_}x{self.crop_}"
             )
-        if self.eval_crop == "center" or (self.eval_crop == "tiles" and H == W == self.crop_):
+        if self.eval_crop == "center":
             return center_crop(x, (self.crop_, self.crop_))
         return x
 
@@ -279,14 +283,14 @@ class CNNDetector(BaseDetector):
         net.eval()
         out = []
         h, w = self._eval_view(x[:1]).shape[-2:]
-        tiles = tile_count(h, w, self.crop_) if self.eval_crop == "tiles" else 1
+        tiles = tile_count(h, w, self.crop_) if self.eval_crop == "tiles" else 0
         # Scoring needs no large batches: a few large images at a time keep the full-resolution
         # activations in cache (4 images of 256x256 were ~1.7x faster than 32 on a 2-core CPU).
         step = max(1, min(self.batch_size, 2**18 // (h * w)))
         with torch.no_grad():
             for i in range(0, x.shape[0], step):
                 xb = self._eval_view(x[i : i + step]).to(device)
-                if tiles > 1:
+                if tiles:  # even a single tile: an odd-sized image is more than its tile
                     z = net(self._prepare(tile_images(xb, self.crop_)))
                     out.append(z.float().reshape(-1, tiles).mean(dim=1).cpu())
                 else:
