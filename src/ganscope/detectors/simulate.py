@@ -50,10 +50,7 @@ def _random_transposed(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     weight = kernel.expand(3, 1, k, k).contiguous()  # the same kernel per channel (depthwise)
     pad = (k - 2) // 2
     y = F.conv_transpose2d(x, weight, stride=2, padding=pad, groups=3)
-    H, W = 2 * x.shape[-2], 2 * x.shape[-1]
-    return (
-        y[..., :H, :W] if y.shape[-1] >= W else F.pad(y, (0, W - y.shape[-1], 0, H - y.shape[-2]))
-    )
+    return y[..., : 2 * x.shape[-2], : 2 * x.shape[-1]]  # k = 3 makes one row/column more
 
 
 def _random_pixelshuffle(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
