@@ -117,3 +117,29 @@ def test_odd_tiles_are_refused(train_set):
 def test_unknown_calibration_is_refused(train_set):
     with pytest.raises(GanscopeError, match="calibrate"):
         CNNDetector(calibrate="platt", **FAST).fit(*train_set)
+
+
+def test_target_fpr_raises_the_threshold_on_validation_reals(train_set):
+    X, y = train_set
+    base = CNNDetector(eval_crop="tiles", calibrate="temperature", **FAST).fit(X, y)
+    strict = CNNDetector(eval_crop="tiles", calibrate="temperature", target_fpr=0.01, **FAST).fit(
+        X, y
+    )
+    assert strict.temperature_ == base.temperature_  # the same network and calibration
+    assert strict.threshold_ >= 0.5
+    # Rebuild the validation split the detector used and check the promise on it.
+    from ganscope.detectors.cnn import _stratified_split
+
+    yy = np.asarray(y)
+    _, val_idx = _stratified_split(yy, 0.2, torch.Generator().manual_seed(0))
+    p_val = strict.predict_proba(X[torch.from_numpy(val_idx)])[:, 1]
+    reals = p_val[yy[val_idx] == 0]
+    assert (reals > strict.threshold_).mean() <= 0.01 + 1e-9
+
+
+def test_target_fpr_needs_temperature(train_set):
+    X, y = train_set
+    with pytest.raises(GanscopeError, match="target_fpr"):
+        CNNDetector(calibrate="threshold", target_fpr=0.05, **FAST).fit(X, y)
+    with pytest.raises(GanscopeError, match="target_fpr"):
+        CNNDetector(calibrate="temperature", target_fpr=1.5, **FAST).fit(X, y)

@@ -197,3 +197,21 @@ def test_fit_temperature_matches_scipy():
     t = fit_temperature(y, logits)
     assert t > 1 and t == pytest.approx(ref, rel=1e-5)
     assert fit_temperature(np.zeros(5), logits[:5]) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fpr_threshold_is_the_lowest_that_keeps_the_rate(seed):
+    from ganscope.metrics import fpr_threshold
+
+    rng = np.random.default_rng(seed)
+    s = np.round(rng.random(rng.integers(1, 40)), 2)  # ties on purpose
+    target = float(rng.uniform(0.01, 0.5))
+    t = fpr_threshold(s, target)
+    assert t >= 0.5 and (s > t).mean() <= target + 1e-12
+    # Brute force: t lies in the gap above the highest real score it must clear: any lower
+    # candidate (0.5 itself or a real score below that gap) calls too many reals fake.
+    below = s[(s >= 0.5) & (s <= t)]
+    gap = below.max() if below.size else 0.5
+    for c in np.r_[0.5, below]:
+        assert c >= gap or (s > c).mean() > target + 1e-12
+    assert not ((s > gap) & (s <= t)).any() and t >= gap

@@ -41,6 +41,7 @@ from ganscope.metrics.classification import (
     calibrate_threshold,
     expected_calibration_error,
     fit_temperature,
+    fpr_threshold,
 )
 from ganscope.progress import progress_bar
 
@@ -96,7 +97,11 @@ class CNNDetector(BaseDetector):
     With ``calibrate="temperature"`` a temperature ``T`` is fitted instead (Guo et al., ICML
     2017): ``P(fake) = sigmoid(logit / T)`` minimizes the validation cross-entropy, so that a
     P(fake) of 0.8 means fake 8 times in 10 on data like the validation split, and the decision
-    threshold is 0.5. ``val_ece_`` is the expected calibration error there.
+    threshold is 0.5. ``val_ece_`` is the expected calibration error there. ``target_fpr``
+    then raises the threshold, where needed, until at most that share of the validation reals
+    is called fake: P(fake) keeps its calibrated meaning and the detector accuses only when it is
+    sure enough (a Neyman-Pearson operating point, for users to whom a false accusation costs
+    more than a miss).
 
     Scoring (``predict_proba``): with ``eval_crop="center"`` (default) every image is centre-
     cropped to ``crop x crop``, the view the network was trained and calibrated on; with
@@ -113,6 +118,8 @@ class CNNDetector(BaseDetector):
         crop: training crop side; ``None``: ``min(224, smallest training side)``.
         eval_crop: ``center``, ``full`` or ``tiles`` (see above).
         calibrate: ``threshold`` (the balanced-accuracy threshold) or ``temperature`` (see above).
+        target_fpr: with ``temperature``, the largest share of validation reals the threshold
+            may call fake (``None``: the threshold stays 0.5).
         augment: ``auto``, ``none``, ``flip``, ``dihedral``, ``jpeg``, ``blur`` or ``blur+jpeg``
             (see :data:`~ganscope.detectors.augment.AUGMENTATIONS`).
         blur_prob, blur_sigma: probability and sigma range of the blur augmentation.
@@ -159,6 +166,7 @@ class CNNDetector(BaseDetector):
         crop: int | None = None,
         eval_crop: str = "center",
         calibrate: str = "threshold",
+        target_fpr: float | None = None,
         augment: str = "auto",
         blur_prob: float = 0.1,
         blur_sigma: tuple[float, float] = (0.0, 3.0),
@@ -181,6 +189,7 @@ class CNNDetector(BaseDetector):
         self.crop = crop
         self.eval_crop = eval_crop
         self.calibrate = calibrate
+        self.target_fpr = target_fpr
         self.augment = augment
         self.blur_prob = blur_prob
         self.blur_sigma = blur_sigma
@@ -219,6 +228,10 @@ class CNNDetector(BaseDetector):
             raise GanscopeError(
                 f"calibrate must be one of {', '.join(CALIBRATIONS)}, not {self.calibrate!r}"
             )
+        if self.target_fpr is not None and (
+            self.calibrate != "temperature" or not 0 < self.target_fpr < 1
+        ):
+            raise GanscopeError("target_fpr needs calibrate='temperature' and a value in (0, 1)")
         if not 0 <= self.blur_prob <= 1 or not 0 <= self.jpeg_prob <= 1:
             raise GanscopeError("blur_prob and jpeg_prob must be in [0, 1]")
         lo, hi = self.jpeg_quality
@@ -343,6 +356,8 @@ class CNNDetector(BaseDetector):
             p_val = torch.sigmoid(val_logits / self.temperature_).numpy()
             if self.calibrate == "threshold":
                 self.threshold_ = calibrate_threshold(y_val, p_val)
+            elif self.target_fpr is not None and (y_val == 0).any():
+                self.threshold_ = fpr_threshold(p_val[y_val == 0], self.target_fpr)
             self.val_ece_ = expected_calibration_error(y_val, p_val)
             if np.unique(y_val).size == 2:
                 self.val_ap_ = float(average_precision(y_val, p_val))

@@ -314,6 +314,30 @@ def calibrate_threshold(y_true: Any, scores: Any) -> float:
     return float(cands[best[np.argmin(np.abs(cands[best] - 0.5))]])
 
 
+def fpr_threshold(real_scores: Any, target_fpr: float, *, floor: float = 0.5) -> float:
+    """The lowest threshold ``t >= floor`` at which at most ``target_fpr`` of ``real_scores``
+    lie above it (a decision ``score > t`` then calls at most that share of reals fake).
+
+    The threshold sits midway between two real scores (or at ``floor`` when few enough reals
+    exceed it already), so it does not land on a validation score.
+
+    Example:
+        >>> fpr_threshold([0.1, 0.2, 0.6, 0.7, 0.9], 0.2)
+        0.8
+        >>> fpr_threshold([0.1, 0.2, 0.3], 0.1)
+        0.5
+    """
+    s = np.sort(np.asarray(real_scores, dtype=np.float64).ravel())
+    if not 0 < target_fpr < 1:
+        raise ValueError(f"target_fpr must be in (0, 1), not {target_fpr}")
+    allowed = int(np.floor(target_fpr * s.size + 1e-9))  # reals that may stay above
+    if s.size == 0 or (s > floor).sum() <= allowed:
+        return float(floor)
+    k = s.size - allowed  # the k lowest scores must be <= t; the rest may lie above
+    upper = s[k] if k < s.size else s[-1] + 1e-6
+    return float(max(floor, (s[k - 1] + upper) / 2.0))
+
+
 def bootstrap_intervals(
     y_true: Any,
     scores: Any,
