@@ -10,7 +10,7 @@
 #
 # 1. installs the Debian packages whose photographs it trains on (lomiri-wallpapers-16.04 and
 #    -20.04; never plasma-workspace-wallpapers or mate-backgrounds, which are kept for evaluation);
-# 2. trains one re-rendering autoencoder per upsampler (content-aligned fakes), samples every
+# 2. trains two re-rendering autoencoders per upsampler (content-aligned fakes), samples every
 #    photo generator of the shipped zoo, cuts real crops at native resolution;
 # 3. trains the NPR detector with tiled scoring and temperature scaling, evaluates it per source,
 #    size and JPEG quality, and retrains it without each generator family (leave one family out);

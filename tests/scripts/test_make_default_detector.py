@@ -31,9 +31,10 @@ def build(tmp_path_factory):
 def test_writes_a_tiled_calibrated_detector_with_its_card(build):
     mod, root = build
     det = load_detector(root / "out")
-    assert det.get_params()["eval_crop"] == "tiles" and det.threshold_ == 0.5
-    assert det.temperature_ > 0
+    assert det.get_params()["eval_crop"] == "tiles" and det.threshold_ >= 0.5
+    assert det.get_params()["target_fpr"] == 0.05 and det.temperature_ > 0
     card = (root / "out" / "MODEL_CARD.md").read_text()
+    assert f"Decision threshold {det.threshold_:.3f}" in card
     for heading in ("## Training data", "### Per source", "### Per image size", "### Per JPEG"):
         assert heading in card
     assert "## Do not trust it for" in card
