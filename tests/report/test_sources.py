@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ganscope.errors import GanscopeError
-from ganscope.report.sources import summary_table, write_spectrum_outputs
+from ganscope.report.sources import SpectrumSettings, summary_table, write_spectrum_outputs
 
 
 @pytest.fixture
@@ -30,14 +30,8 @@ def folders(tmp_path):
 
 def test_every_output_is_written(folders, tmp_path):
     out = tmp_path / "out"
-    analysis = write_spectrum_outputs(
-        folders,
-        bins=8,
-        csv_path=out / "f.csv",
-        json_path=out / "s.json",
-        plot_path=out / "p.png",
-        device="cpu",
-    )
+    settings = SpectrumSettings(bins=8, csv=out / "f.csv", json=out / "s.json", plot=out / "p.png")
+    analysis = write_spectrum_outputs(folders, settings, device="cpu")
     assert {n: s.count for n, s in analysis.sources.items()} == {"real": 3, "fake": 2}
     with open(out / "f.csv", newline="") as fh:
         rows = list(csv.reader(fh))
@@ -54,16 +48,16 @@ def test_every_output_is_written(folders, tmp_path):
 
 def test_no_output_asked_writes_nothing(folders, tmp_path):
     before = sorted(tmp_path.rglob("*"))
-    analysis = write_spectrum_outputs(folders, kind="fft2d", device="cpu")
+    analysis = write_spectrum_outputs(folders, SpectrumSettings(kind="fft2d"), device="cpu")
     assert analysis.kind == "fft2d" and sorted(tmp_path.rglob("*")) == before
 
 
 @pytest.mark.parametrize(
     ("outputs", "message"),
     [
-        ({"plot_path": "p.jpg"}, "--plot must end with .png, .pdf, .svg"),
-        ({"csv_path": "file/f.csv"}, "is a file, not a folder"),
-        ({"json_path": "dir.json"}, "is an existing folder"),
+        ({"plot": "p.jpg"}, "--plot must end with .png, .pdf, .svg"),
+        ({"csv": "file/f.csv"}, "is a file, not a folder"),
+        ({"json": "dir.json"}, "is an existing folder"),
     ],
 )
 def test_outputs_are_checked_before_any_image_is_read(tmp_path, outputs, message):
@@ -71,4 +65,11 @@ def test_outputs_are_checked_before_any_image_is_read(tmp_path, outputs, message
     (tmp_path / "dir.json").mkdir()
     paths = {k: tmp_path / v for k, v in outputs.items()}
     with pytest.raises(GanscopeError, match=message):
-        write_spectrum_outputs([tmp_path / "missing"], **paths)  # the folder is checked later
+        # the folder is checked later
+        write_spectrum_outputs([tmp_path / "missing"], SpectrumSettings(**paths))
+
+
+@pytest.mark.parametrize(("field", "option"), [("bins", "--bins"), ("batch_size", "--batch-size")])
+def test_settings_refuse_zero(field, option):
+    with pytest.raises(GanscopeError, match=f"^{option} must be at least 1, not 0$"):
+        SpectrumSettings(**{field: 0})

@@ -1,11 +1,13 @@
 """What ``ganscope spectrum`` shows of a :class:`~ganscope.spectrum.sources.SpectrumAnalysis`: a
 table of a few frequencies per source, and the overview figure (profiles, mean spectra and their
-differences to the reference source); :func:`write_spectrum_outputs` runs the whole command."""
+differences to the reference source); :func:`write_spectrum_outputs` runs the whole command with
+its :class:`SpectrumSettings`."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ import torch
 
 from ganscope.errors import GanscopeError
 from ganscope.io.paths import writable_parent
+from ganscope.settings import positive
 from ganscope.spectrum.features import FEATURES
 from ganscope.spectrum.sources import SpectrumAnalysis, run_spectrum, value_label
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLOT_SUFFIXES",
+    "SpectrumSettings",
     "check_plot_path",
     "plot_analysis",
     "summary_table",
@@ -105,42 +109,70 @@ def plot_analysis(analysis: SpectrumAnalysis, path: Path) -> None:
     save_figure(fig, path)
 
 
+@dataclass(frozen=True)
+class SpectrumSettings:
+    """Settings of :func:`write_spectrum_outputs` (``ganscope spectrum``), checked when made.
+
+    Attributes:
+        kind: feature to compute.
+        preset: durall: Durall et al. 2020's published feature exactly.
+        bins: resample 1D features to N points (cubic spline).
+        csv: one row per readable image: path,f0,f1,...; every bad file goes to NAME.errors.csv
+            beside it (path,error).
+        plot: figure (.png/.pdf/.svg): profiles, mean spectra, differences.
+        json: mean/std per source and the list of bad files.
+        batch_size: images per batch.
+    """
+
+    kind: str = "azimuthal"
+    preset: str = "default"
+    bins: int | None = None
+    csv: Path | None = None
+    plot: Path | None = None
+    json: Path | None = None
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        positive(self.bins, "--bins")
+        positive(self.batch_size, "--batch-size")
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether any output file is asked for (``ganscope spectrum`` prints a table if not)."""
+        return self.csv is not None or self.json is not None or self.plot is not None
+
+
 def write_spectrum_outputs(
     dirs: Sequence[Path],
+    settings: SpectrumSettings | None = None,
     *,
-    kind: str = "azimuthal",
-    preset: str = "default",
-    bins: int | None = None,
-    batch_size: int = 64,
     device: str | torch.device = "auto",
-    csv_path: Path | None = None,
-    json_path: Path | None = None,
-    plot_path: Path | None = None,
 ) -> SpectrumAnalysis:
     """``ganscope spectrum``: :func:`~ganscope.spectrum.sources.run_spectrum` (the CSV and the
-    JSON summary) and the overview figure (:func:`plot_analysis`) at ``plot_path``. Every output
-    is checked before the first image is read, so a bad path fails at once, in one line.
+    JSON summary) and the overview figure (:func:`plot_analysis`) at ``settings.plot``. Every
+    output is checked before the first image is read, so a bad path fails at once, in one line.
 
     Returns:
         The analysis, for :func:`summary_table`.
     """
-    for path in (csv_path, plot_path, json_path):
+    s = settings or SpectrumSettings()
+    for path in (s.csv, s.plot, s.json):
         if path is not None:
             writable_parent(path)
-    if plot_path is not None:
-        check_plot_path(plot_path)
+    if s.plot is not None:
+        check_plot_path(s.plot)
     analysis = run_spectrum(
         dirs,
-        kind=kind,
-        preset=preset,
-        bins=bins,
-        csv_path=csv_path,
-        json_path=json_path,
-        batch_size=batch_size,
+        kind=s.kind,
+        preset=s.preset,
+        bins=s.bins,
+        csv_path=s.csv,
+        json_path=s.json,
+        batch_size=s.batch_size,
         device=device,
-        spectra=plot_path is not None,
+        spectra=s.plot is not None,
     )
-    if plot_path is not None:
-        plot_analysis(analysis, plot_path)
-        log.info("wrote %s", plot_path)
+    if s.plot is not None:
+        plot_analysis(analysis, s.plot)
+        log.info("wrote %s", s.plot)
     return analysis
