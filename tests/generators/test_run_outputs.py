@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from ganscope.errors import GanscopeError
-from ganscope.generators.quality import evaluate_run
+from ganscope.generators.quality import QualitySettings, evaluate_run
 from ganscope.generators.train import (
+    SampleSettings,
     TrainConfig,
     TrainResult,
     parse_betas,
@@ -58,7 +59,7 @@ def test_train_gan_checks_the_output_folder_first(tiny_data, tmp_path):
 
 
 def test_write_samples_names_images_by_seed(tiny_run, tmp_path):
-    paths = write_samples(tiny_run, tmp_path / "s", range(41, 44), batch_size=2)
+    paths = write_samples(tiny_run, tmp_path / "s", SampleSettings(n=3, seed=41, batch_size=2))
     assert [p.name for p in paths] == ["seed000041.png", "seed000042.png", "seed000043.png"]
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [p.name for p in paths]
 
@@ -66,31 +67,48 @@ def test_write_samples_names_images_by_seed(tiny_run, tmp_path):
 def test_write_samples_checks_the_output_before_loading(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(GanscopeError, match="existing file"):
-        write_samples(tmp_path / "no-run", tmp_path / "file", [0])
+        write_samples(tmp_path / "no-run", tmp_path / "file", SampleSettings(n=1))
     with pytest.raises(GanscopeError, match="no trained generator"):
-        write_samples(tmp_path / "no-run", tmp_path / "out", [0])
+        write_samples(tmp_path / "no-run", tmp_path / "out", SampleSettings(n=1))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"n": 0}, "^--n must be at least 1, not 0$"),
+        ({"n": 1, "seed": -1}, "^--seed must be at least 0, not -1$"),
+        ({"n": 1, "batch_size": 0}, "^--batch-size must be at least 1, not 0$"),
+    ],
+)
+def test_sample_settings_refuse_bad_numbers(fields, message):
+    with pytest.raises(GanscopeError, match=message):
+        SampleSettings(**fields)
 
 
 def test_evaluate_run_writes_the_numbers(tiny_run, tiny_data, tmp_path):
     out = tmp_path / "q" / "quality.json"
-    report = evaluate_run(tiny_run, real=tiny_data, n=8, json_out=out)
+    report = evaluate_run(tiny_run, QualitySettings(n=8, json=out), real=tiny_data)
     saved = json.loads(out.read_text())
     assert saved == {"generator": str(tiny_run), **json.loads(json.dumps(report.as_dict()))}
     assert "real-vs-real" in report.table()
 
 
+def test_quality_settings_refuse_too_few_samples():
+    with pytest.raises(GanscopeError, match=r"^--n must be at least 8, not 7$"):
+        QualitySettings(n=7)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": 7}, "^--n must be at least 8, not 7$"),
         ({"real": Path("missing")}, "folder not found: missing"),
         ({"train": Path("missing")}, "folder not found: missing"),
-        ({"json_out": "DIR"}, "is an existing folder"),
+        ({"json": "DIR"}, "is an existing folder"),
     ],
 )
 def test_evaluate_run_refuses_bad_input_before_loading(tiny_data, tmp_path, kwargs, message):
-    if kwargs.get("json_out") == "DIR":
-        kwargs["json_out"] = tmp_path  # a folder where a file is asked for
     kwargs = {"real": tiny_data, **kwargs}
+    # "DIR": --json names a folder (tmp_path) where a file is asked for
+    settings = QualitySettings(json=tmp_path) if kwargs.pop("json", None) else None
     with pytest.raises(GanscopeError, match=message):
-        evaluate_run(tmp_path / "no-run", **kwargs)  # would fail later: no generator there
+        evaluate_run(tmp_path / "no-run", settings, **kwargs)  # would fail later: no generator

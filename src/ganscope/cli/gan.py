@@ -7,11 +7,17 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import DeviceOption, SeedOption, config_options, resolve_device
+from ganscope.cli.options import DeviceOption, config_options, resolve_device
 from ganscope.generators.family import GENERATORS
 from ganscope.generators.losses import LOSSES
-from ganscope.generators.quality import evaluate_run
-from ganscope.generators.train import TrainConfig, parse_betas, train_gan, write_samples
+from ganscope.generators.quality import QualitySettings, evaluate_run
+from ganscope.generators.train import (
+    SampleSettings,
+    TrainConfig,
+    parse_betas,
+    train_gan,
+    write_samples,
+)
 from ganscope.layers import UPSAMPLERS
 
 Opt, Arg = typer.Option, typer.Argument
@@ -39,42 +45,34 @@ def train(
 
 
 @gan_app.command("sample")
+@config_options(SampleSettings)
 def sample(
+    config: SampleSettings,
     run: Annotated[Path, Arg(help="Run folder of `gan train` (or its generator/), or zoo:NAME.")],
-    n: Annotated[int, Opt("--n", min=1, help="Number of images.")],
     out: Annotated[Path, Opt("--out", help="Output folder of seedNNNNNN.png files.")],
-    seed: Annotated[
-        int, Opt("--seed", min=0, help="First seed; images use seeds seed .. seed+n-1.")
-    ] = 0,
-    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Images per batch.")] = 64,
     device: DeviceOption = "auto",
 ) -> None:
     """Write N lossless PNGs named by their seed; any one can be regenerated alone.
 
     RUN is a `gan train` folder or a shipped generator, zoo:NAME (`ganscope zoo list`)."""
-    dev = resolve_device(device)
-    paths = write_samples(run, out, range(seed, seed + n), batch_size=batch_size, device=dev)
+    paths = write_samples(run, out, config, device=resolve_device(device))
     typer.echo(f"wrote {len(paths)} images to {out}")
 
 
 @gan_app.command("quality")
+@config_options(QualitySettings)
 def quality(
+    config: QualitySettings,
     run: Annotated[Path, Arg(help="Run folder of `gan train`, or zoo:NAME.")],
     real: Annotated[Path, Opt("--real", help="Held-out real images (not trained on).")],
-    train_dir: Annotated[
+    train: Annotated[
         Path | None, Opt("--train", help="The training images (default: the run's own data).")
     ] = None,
-    n: Annotated[int, Opt("--n", help="Samples to measure.")] = 500,
-    json_out: Annotated[Path | None, Opt("--json", help="Write the numbers here.")] = None,
-    seed: SeedOption = 0,
     device: DeviceOption = "auto",
 ) -> None:
     """Diversity, near-duplicates, memorisation, precision/recall and SWD, each beside its
     real-vs-real value. Needs no downloaded weights."""
-    dev = resolve_device(device)
-    report = evaluate_run(
-        run, real=real, train=train_dir, n=n, seed=seed, json_out=json_out, device=dev
-    )
+    report = evaluate_run(run, config, real=real, train=train, device=resolve_device(device))
     typer.echo(report.table())
 
 

@@ -45,6 +45,7 @@ from ganscope.settings import positive
 
 __all__ = [
     "QualityReport",
+    "QualitySettings",
     "diversity",
     "evaluate_generator",
     "evaluate_run",
@@ -419,32 +420,48 @@ def evaluate_generator(
     return quality_report(fake, real_test, real_train, seed=seed)
 
 
+@dataclass(frozen=True)
+class QualitySettings:
+    """Settings of :func:`evaluate_run` (``ganscope gan quality``), checked when made.
+
+    Attributes:
+        n: samples to measure.
+        json: write the numbers here.
+        seed: random seed; the same seed gives the same output.
+    """
+
+    n: int = 500
+    json: Path | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive(self.n, "--n", minimum=8)  # fewer are too few for the k-NN metrics
+
+
 def evaluate_run(
     run: str | Path,
+    settings: QualitySettings | None = None,
     *,
     real: Path,
     train: Path | None = None,
-    n: int = 500,
-    seed: int = 0,
-    json_out: Path | None = None,
     device: torch.device | str = "cpu",
 ) -> QualityReport:
     """``gan quality``: :func:`evaluate_generator` on the generator of a run folder or
-    ``zoo:NAME``, with the numbers written to ``json_out`` (``{"generator": run, ...}``) when
-    given. The folders and ``json_out`` are checked before the generator loads.
+    ``zoo:NAME``, with the numbers written to ``settings.json`` (``{"generator": run, ...}``) when
+    given. The folders and ``settings.json`` are checked before the generator loads.
 
     Raises:
-        GanscopeError: ``n < 8`` (too few for the k-NN metrics), a folder not found, an output
-            that cannot be written, or see :func:`evaluate_generator`.
+        GanscopeError: a folder not found, an output that cannot be written, or see
+            :func:`evaluate_generator`.
     """
-    positive(n, "--n", minimum=8)
+    s = settings or QualitySettings()
     require_dirs([real] + ([train] if train else []))
-    if json_out is not None:
-        writable_parent(json_out, folder=False)
+    if s.json is not None:
+        writable_parent(s.json, folder=False)
     G, config = load_generator(run, device=device)
     report = evaluate_generator(
-        G, config, real=str(real), train=str(train) if train else None, n=n, seed=seed
+        G, config, real=str(real), train=str(train) if train else None, n=s.n, seed=s.seed
     )
-    if json_out is not None:
-        write_json(json_out, {"generator": str(run), **report.as_dict()})
+    if s.json is not None:
+        write_json(s.json, {"generator": str(run), **report.as_dict()})
     return report

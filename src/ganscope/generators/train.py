@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +73,7 @@ from ganscope.io import (
 from ganscope.io.locks import LOCK_NAME, run_lock
 from ganscope.io.paths import writable_parent
 from ganscope.layers import UPSAMPLERS, precise_batchnorm
+from ganscope.settings import positive
 from ganscope.zoo import resolve_generator
 
 log = logging.getLogger(__name__)
@@ -764,17 +764,41 @@ def load_generator(
     return G.to(device).eval(), config
 
 
+@dataclass(frozen=True)
+class SampleSettings:
+    """Settings of :func:`write_samples` (``ganscope gan sample``), checked when made.
+
+    Attributes:
+        n: number of images.
+        seed: first seed; images use seeds seed .. seed+n-1.
+        batch_size: images per batch.
+    """
+
+    n: int
+    seed: int = 0
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        positive(self.n, "--n")
+        positive(self.seed, "--seed", minimum=0)
+        positive(self.batch_size, "--batch-size")
+
+    @property
+    def seeds(self) -> range:
+        """The seeds of the images, in order: ``seed .. seed+n-1``."""
+        return range(self.seed, self.seed + self.n)
+
+
 def write_samples(
     run: str | Path,
     out_dir: str | Path,
-    seeds: Sequence[int],
+    settings: SampleSettings,
     *,
-    batch_size: int = 64,
     device: torch.device | str = "cpu",
 ) -> list[Path]:
-    """``gan sample``: write ``seed%06d.png`` of every seed (:func:`save_samples`) with the
-    generator of a run folder or ``zoo:NAME`` (:func:`load_generator`); ``out_dir`` is checked
-    before the generator loads. Returns the written paths in ``seeds`` order."""
+    """``gan sample``: write ``seed%06d.png`` of every seed of ``settings`` (:func:`save_samples`)
+    with the generator of a run folder or ``zoo:NAME`` (:func:`load_generator`); ``out_dir`` is
+    checked before the generator loads. Returns the written paths in seed order."""
     writable_parent(Path(out_dir), folder=True)
     G, _ = load_generator(run, device=device)
-    return save_samples(G, out_dir, seeds, batch_size=batch_size, device=device)
+    return save_samples(G, out_dir, settings.seeds, batch_size=settings.batch_size, device=device)
