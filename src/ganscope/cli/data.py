@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import SeedOption, choice_enum, locks_output
+from ganscope.cli.options import config_options, locks_output
 from ganscope.dissect.scenes import write_scenes
-from ganscope.io.builtin import write_builtin
+from ganscope.io.builtin import SPLITS, BuiltinSettings, write_builtin
 
-Split = choice_enum("Split", ("all", "train", "test"))
 data_app = typer.Typer(help="Make the built-in datasets.", no_args_is_help=True)
 Opt = typer.Option
 
 
 @data_app.command("builtin")
+@config_options(BuiltinSettings, choices={"split": SPLITS})
 def builtin(
+    config: BuiltinSettings,
     out: Annotated[Path, Opt("--out", help="Output folder for the PNG crops.")],
-    size: Annotated[int, Opt("--size", help="Side of the square crops, in pixels.")] = 32,
-    count: Annotated[int, Opt("--count", help="Number of crops.")] = 1000,
-    seed: SeedOption = 0,
-    split: Annotated[
-        Split,
-        Opt(
-            "--split",
-            help="all, or train / test: disjoint regions of every photo (test = right quarter).",
-        ),
-    ] = "all",
 ) -> None:
     """Write random crops of the colour photographs bundled with scikit-image and scikit-learn.
 
     Crops are cut without resampling, so they keep the camera's spectrum. The same seed gives the
     same bytes. A manifest.csv records the source photo and offset of every crop.
     """
-    write_builtin(out, size=size, count=count, seed=seed, split=str(split))
+    write_builtin(out, **dataclasses.asdict(config))
 
 
 @data_app.command("scenes")

@@ -69,6 +69,24 @@ TEST_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
+class BuiltinSettings:
+    """The keyword arguments of :func:`write_builtin` as one value (``ganscope data builtin``):
+    ``write_builtin(out, **dataclasses.asdict(settings))``. Checked by :func:`plan_crops`.
+
+    Attributes:
+        size: side of the square crops, in pixels.
+        count: number of crops.
+        seed: random seed; the same seed gives the same output.
+        split: all, or train / test: disjoint regions of every photo (test = right quarter).
+    """
+
+    size: int = 32
+    count: int = 1000
+    seed: int = 0
+    split: str = "all"
+
+
+@dataclass(frozen=True)
 class Crop:
     """Where one corpus image was cut: photo name, top-left corner and side length."""
 
