@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from ganscope.detectors import SpectralKMeans
-from ganscope.detectors.settings import HELP, TrainSettings, choices
+from ganscope.detectors.settings import (
+    HELP,
+    DetectSettings,
+    EvalSettings,
+    TrainSettings,
+    choices,
+)
 from ganscope.detectors.workflow import (
     detect_files,
     error_summary,
@@ -21,6 +27,7 @@ from ganscope.detectors.workflow import (
     train_from_folders,
 )
 from ganscope.errors import GanscopeError
+from ganscope.settings import attribute_help
 
 
 def test_error_summary_names_five_and_where_the_rest_is():
@@ -64,9 +71,9 @@ def test_settings_from_parsed_options_and_help_for_every_field():
     Method = StrEnum("Method", {"svm-rbf": "svm-rbf"})
     s = TrainSettings.of(method=Method("svm-rbf"), real=[Path("r")], size=32, out=Path("m"))
     assert s == TrainSettings(method="svm-rbf", size=32)
-    assert set(TrainSettings.__dataclass_fields__) - {"seed", "device"} <= set(HELP) | {
-        "batch_size"
-    }
+    for cls in (TrainSettings, EvalSettings, DetectSettings):
+        assert set(attribute_help(cls)) == set(cls.__dataclass_fields__), cls
+    assert not set(HELP) & set(TrainSettings.__dataclass_fields__)  # one description each
     assert set(choices()) == {
         "method",
         "features",
@@ -76,6 +83,21 @@ def test_settings_from_parsed_options_and_help_for_every_field():
         "eval_crop",
         "calibrate",
     }
+
+
+@pytest.mark.parametrize("cls", [EvalSettings, DetectSettings])
+def test_eval_and_detect_settings_refuse_an_empty_batch(cls):
+    with pytest.raises(GanscopeError, match=r"^--batch-size must be at least 1, not 0$"):
+        cls(batch_size=0)
+
+
+def test_eval_and_detect_check_their_outputs_before_the_model(tmp_path):
+    (tmp_path / "file").write_text("x")
+    no_model = tmp_path / "no-model"  # would fail later: nothing to load
+    with pytest.raises(GanscopeError, match="is a file, not a folder"):
+        evaluate_folders(no_model, None, None, EvalSettings(json=tmp_path / "file" / "e.json"))
+    with pytest.raises(GanscopeError, match="is an existing folder"):
+        detect_files([tmp_path], DetectSettings(csv=tmp_path), model=no_model)
 
 
 def test_kmeans_sees_n_labels_per_class_and_its_guess_is_reported(train_set):
@@ -103,7 +125,7 @@ def test_train_eval_detect_on_folders(image_folders, tmp_path):
     ]
     jpath = tmp_path / "e.json"
     result = evaluate_folders(out, [image_folders / "real"], [image_folders / "gan2"],
-                              json_path=jpath, bootstrap=20)  # fmt: skip
+                              EvalSettings(json=jpath, bootstrap=20))  # fmt: skip
     assert (
         json.loads(jpath.read_text())["per_source"]["gan2"]["ap"]
         == result["per_source"]["gan2"]["ap"]
@@ -120,8 +142,8 @@ def test_train_eval_detect_on_folders(image_folders, tmp_path):
         assert float(p) == pytest.approx(r["prob_fake"], abs=1e-4)
     cpath = tmp_path / "d.csv"
     printed.clear()
-    detect_files([image_folders / "gan"], model=out, csv_path=cpath, out=printed.append,
-                 err=err.append)  # fmt: skip
+    detect_files([image_folders / "gan"], DetectSettings(csv=cpath), model=out,
+                 out=printed.append, err=err.append)  # fmt: skip
     assert printed[0].startswith("24 image(s): ") and printed[0].endswith("; 1 error(s)")
     assert len(list(csv.reader(cpath.open()))) == 25
     assert err[-1] == f"  all 1 listed in {tmp_path / 'd.errors.csv'}"

@@ -1,8 +1,10 @@
 """The settings of ``ganscope detector train|eval`` and ``detect``, and what each one means.
 
-:data:`HELP` is the one description of every option (the command line shows it in ``--help``);
-:class:`TrainSettings` holds a training run's settings and checks their combinations. Light on
-purpose (no scikit-learn): the command line reads this module at start-up.
+:class:`TrainSettings`, :class:`EvalSettings` and :class:`DetectSettings` document each setting
+once, in their ``Attributes:`` (the command line shows it in ``--help``), and check their values;
+:class:`TrainSettings` also checks their combinations. :data:`HELP` describes the rest (folders,
+the model, ``detect`` itself). Light on purpose (no scikit-learn): the command line reads this
+module at start-up.
 """
 
 from __future__ import annotations
@@ -15,61 +17,34 @@ from ganscope.detectors.classifiers import training_methods
 from ganscope.detectors.inputs import CALIBRATIONS, CNN_INPUTS, EVAL_CROPS
 from ganscope.detectors.networks import ARCHITECTURES
 from ganscope.errors import GanscopeError
+from ganscope.settings import positive
 from ganscope.spectrum.features import FEATURES, PRESETS
 
-__all__ = ["HELP", "TrainSettings", "choices", "feature_choices"]
+__all__ = [
+    "HELP",
+    "DetectSettings",
+    "EvalSettings",
+    "TrainSettings",
+    "choices",
+    "feature_choices",
+]
 
 HELP: dict[str, str] = {
     "out": "Model folder to write.",
     "real": "Folder of real images (repeatable; 0_real/1_fake trees work).",
     "fake": "Folder of fake images, one source per folder (repeatable).",
-    "method": "The learner: a classifier (logreg, ...; ganscope.detectors.CLASSIFIERS) or kmeans "
-    "on spectral features, or cnn.",
-    "features": "What the learner sees: a spectral feature (spectral methods, default azimuthal; "
-    "ganscope.spectrum.FEATURES) or rgb, npr, fft, dct (cnn, default rgb).",
-    "bins": "Length of 1D spectral features.",
-    "preset": "Spectral feature preset.",
-    "size": "Centre-crop training images to SIZE x SIZE (default: the smallest height and width "
-    "in the training set).",
-    "n_labels": "kmeans: labelled images per class used only to name the fake cluster (0: the "
-    "smaller cluster is called fake).",
-    "arch": "cnn network: resnet-small, resnet50 (CNNDetection's), or npr (Tan et al. 2024's "
-    "published NPR network; reads NPR residuals, loads their NPR.pth).",
-    "antialias": "cnn: BlurPool (Zhang 2019).",
-    "crop": "cnn: random-crop side.",
-    "augment": "cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000 "
-    "training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence where "
-    "fakes are smoother than reals.",
-    "epochs": "cnn: most training epochs (default: by data size).",
-    "eval_crop": "cnn: how an image is scored: center (the central crop), full (the whole image "
-    "at once) or tiles (the mean logit of crop x crop tiles covering every pixel).",
-    "calibrate": "cnn: threshold (the balanced-accuracy threshold on the validation split) or "
-    "temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017).",
-    "lr": "cnn: Adam learning rate.",
-    "train_batch_size": "cnn: images per step.",
-    "blur_prob": "cnn: blur probability (0.1); implies blur+jpeg.",
-    "jpeg_prob": "cnn: JPEG probability (0.1); implies blur+jpeg.",
-    "val_fraction": "cnn: held-out fraction per class.",
-    "patience": "cnn: early-stopping epochs (default: epochs / 4).",
-    "weights": "cnn: start from a .pth/.safetensors file (e.g. CNNDetection's); with --epochs 0 "
-    "it is used as it is.",
     "model": "Model folder written by detector train.",
     "detect_model": "Model folder; default: the detector shipped with ganscope (see "
     "MODEL_CARD.md).",
     "paths": "Image files or folders.",
-    "json": "Write the results as JSON.",
-    "csv": "Write the results as CSV.",
-    "batch_size": "Images per batch.",
-    "seed": "Random seed; the same seed gives the same output.",
-    "device": "auto (cuda if available, else cpu), cpu, cuda or cuda:N.",
-    "bootstrap": "Bootstrap resamples for the 95% intervals.",
     "detect": "P(fake) and a real/fake label per image. Unreadable files are reported, never "
     "fatal.\n\nThe default model scores every pixel of an image of any size >= 32x32 (the mean "
     "logit of 32x32 tiles) and its P(fake) is calibrated: fake means P(fake) > 0.5. Other "
     "models centre-crop to their input size (spectral models: their training size; CNNs: their "
     "crop, unless trained with tiled scoring); smaller images are reported as errors.",
 }
-"""Option name (``--n-labels`` is ``n_labels``; ``detect``: the command) -> its ``--help`` text."""
+"""Argument or option that is not a setting (``detect``: the command) -> its ``--help`` text;
+the settings' help is the ``Attributes:`` section of their classes."""
 
 
 def choices() -> dict[str, tuple[str, ...]]:
@@ -101,6 +76,40 @@ class TrainSettings:
     ``arch="npr"``); ``blur_prob``/``jpeg_prob`` given with ``augment="auto"`` ask for Wang et
     al.'s ``blur+jpeg`` recipe; ``n_labels`` labelled images per class name the fake k-means
     cluster.
+
+    Attributes:
+        method: the learner: a classifier (logreg, ...; ganscope.detectors.CLASSIFIERS) or kmeans
+            on spectral features, or cnn.
+        features: what the learner sees: a spectral feature (spectral methods, default azimuthal;
+            ganscope.spectrum.FEATURES) or rgb, npr, fft, dct (cnn, default rgb).
+        bins: length of 1D spectral features.
+        preset: spectral feature preset.
+        size: centre-crop training images to SIZE x SIZE (default: the smallest height and width
+            in the training set).
+        n_labels: kmeans: labelled images per class used only to name the fake cluster (0: the
+            smaller cluster is called fake).
+        arch: cnn network: resnet-small, resnet50 (CNNDetection's), or npr (Tan et al. 2024's
+            published NPR network; reads NPR residuals, loads their NPR.pth).
+        antialias: cnn: BlurPool (Zhang 2019).
+        crop: cnn: random-crop side.
+        eval_crop: cnn: how an image is scored: center (the central crop), full (the whole image
+            at once) or tiles (the mean logit of crop x crop tiles covering every pixel).
+        calibrate: cnn: threshold (the balanced-accuracy threshold on the validation split) or
+            temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017).
+        augment: cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000
+            training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence
+            where fakes are smoother than reals.
+        epochs: cnn: most training epochs (default: by data size).
+        lr: cnn: Adam learning rate.
+        batch_size: cnn: images per step.
+        blur_prob: cnn: blur probability (0.1); implies blur+jpeg.
+        jpeg_prob: cnn: JPEG probability (0.1); implies blur+jpeg.
+        val_fraction: cnn: held-out fraction per class.
+        patience: cnn: early-stopping epochs (default: epochs / 4).
+        weights: cnn: start from a .pth/.safetensors file (e.g. CNNDetection's); with --epochs 0
+            it is used as it is.
+        seed: random seed; the same seed gives the same output.
+        device: auto (cuda if available, else cpu), cpu, cuda or cuda:N.
     """
 
     method: str
@@ -128,10 +137,7 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0)):
-            value = getattr(self, name)
-            if value is not None and value < low:
-                option = "--" + name.replace("_", "-")
-                raise GanscopeError(f"{option} must be at least {low}, not {value}")
+            positive(getattr(self, name), "--" + name.replace("_", "-"), minimum=low)
 
     @classmethod
     def of(cls, **options: object) -> TrainSettings:
@@ -158,3 +164,43 @@ class TrainSettings:
         if self.weights is not None and self.method != "cnn":
             raise GanscopeError("--weights applies to --method cnn only")
         return feats
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Every setting of ``ganscope detector eval`` but the model and the folders
+    (:func:`~ganscope.detectors.workflow.evaluate_folders`), checked when made.
+
+    Attributes:
+        json: write the results as JSON.
+        batch_size: images per batch.
+        bootstrap: bootstrap resamples for the 95% intervals.
+        seed: random seed; the same seed gives the same output.
+    """
+
+    json: Path | None = None
+    batch_size: int = 64
+    bootstrap: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive(self.batch_size, "--batch-size")
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """Every setting of ``ganscope detect`` but the model and the paths
+    (:func:`~ganscope.detectors.workflow.detect_files`), checked when made.
+
+    Attributes:
+        json: write the results as JSON.
+        csv: write the results as CSV.
+        batch_size: images per batch.
+    """
+
+    json: Path | None = None
+    csv: Path | None = None
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        positive(self.batch_size, "--batch-size")

@@ -30,7 +30,7 @@ from ganscope.detectors.inference import (
     load_images,
 )
 from ganscope.detectors.persistence import default_model_path, load_detector, save_detector
-from ganscope.detectors.settings import TrainSettings
+from ganscope.detectors.settings import DetectSettings, EvalSettings, TrainSettings
 from ganscope.detectors.spectral import SpectralDetector, SpectralKMeans
 from ganscope.devices import resolve_device
 from ganscope.errors import GanscopeError
@@ -44,6 +44,7 @@ from ganscope.io import (
     write_errors_csv,
     write_json,
 )
+from ganscope.io.paths import writable_parent
 
 __all__ = [
     "build_detector",
@@ -261,30 +262,31 @@ def evaluate_folders(
     model: Path,
     real: Sequence[Path] | None,
     fake: Sequence[Path] | None,
+    settings: EvalSettings | None = None,
     *,
-    json_path: Path | None = None,
-    batch_size: int = 64,
-    bootstrap: int = 1000,
-    seed: int = 0,
     device: str = "auto",
     err: Lines = _ignore,
 ) -> dict[str, Any]:
     """``ganscope detector eval``: :func:`~ganscope.detectors.evaluate_detector` of the model on
-    folders, with ``bootstrap`` resamples for the intervals; writes ``json_path`` (DESIGN.md:
-    ``model``, ``overall``, ``per_source``, ``errors``) when given, and returns the metrics."""
+    folders, with ``settings.bootstrap`` resamples for the intervals; writes ``settings.json``
+    (DESIGN.md: ``model``, ``overall``, ``per_source``, ``errors``) when given, and returns the
+    metrics. The JSON path is checked before the model loads."""
+    s = settings or EvalSettings()
+    if s.json is not None:
+        writable_parent(s.json, folder=False)
     resolve_device(device)
     det = load_detector(model, device=device)
     data = labeled_folders(real, fake, err=err)
     errors: list[BadFile] = []
     result = evaluate_detector(
-        det, data, batch_size=batch_size, errors=errors, n_resamples=bootstrap, seed=seed
+        det, data, batch_size=s.batch_size, errors=errors, n_resamples=s.bootstrap, seed=s.seed
     )
-    for line in error_summary(errors, "scoring", json_path):
+    for line in error_summary(errors, "scoring", s.json):
         err(line)
     if result["overall"]["n_real"] == 0 or result["overall"]["n_fake"] == 0:
         raise GanscopeError("no readable real or no readable fake image to evaluate on")
-    if json_path is not None:
-        write_json(json_path, {"model": str(model), **result, "errors": errors_json(errors)})
+    if s.json is not None:
+        write_json(s.json, {"model": str(model), **result, "errors": errors_json(errors)})
     return result
 
 
@@ -322,11 +324,9 @@ def eval_table(result: dict[str, Any], title: str) -> tuple[Table, str]:
 
 def detect_files(
     paths: Sequence[Path],
+    settings: DetectSettings | None = None,
     *,
     model: Path | None = None,
-    json_path: Path | None = None,
-    csv_path: Path | None = None,
-    batch_size: int = 64,
     device: str = "auto",
     out: Lines = _ignore,
     err: Lines = _ignore,
@@ -334,10 +334,15 @@ def detect_files(
     """``ganscope detect``: P(fake) and a label per image file (``model=None``: the shipped
     detector); unreadable files are reported, never fatal.
 
-    Without ``json_path`` and ``csv_path`` every result goes to ``out`` as it is scored
+    Without ``settings.json`` and ``settings.csv`` every result goes to ``out`` as it is scored
     (``P<TAB>label<TAB>path``); with them, the files are written (DESIGN.md) and one summary
-    line goes to ``out``. Returns the results ``{"path", "prob_fake", "label"}``.
+    line goes to ``out``. Both paths are checked before the model loads. Returns the results
+    ``{"path", "prob_fake", "label"}``.
     """
+    settings = settings or DetectSettings()
+    json_path, csv_path = settings.json, settings.csv
+    for path in filter(None, (json_path, csv_path)):
+        writable_parent(path, folder=False)
     model = default_model_path() if model is None else model
     resolve_device(device)  # the same refusal for every model type
     det = load_detector(model, device=device)
@@ -345,6 +350,7 @@ def detect_files(
     errors: list[BadFile] = []
     results: list[dict[str, Any]] = []
     quiet = json_path is not None or csv_path is not None
+    batch_size = settings.batch_size
     batches = iter_predictions(det, list_images(paths), batch_size=batch_size, errors=errors)
     for batch_paths, probs in batches:
         labels = np.where(is_fake(probs, thr), "fake", "real")
