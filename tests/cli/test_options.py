@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganscope.cli.options import (
-    choice_enum,
-    echo_lossless,
-    positive,
-    resolve_device,
-    writable_parent,
-)
+from ganscope.cli.options import choice_enum, echo_lossless, resolve_device, writable_parent
 from ganscope.errors import GanscopeError
+from ganscope.settings import positive
 
 
 def test_writable_parent(tmp_path: Path) -> None:

@@ -15,14 +15,23 @@ import torch
 from typer.testing import CliRunner
 
 import ganscope.cli.antialias as cli_antialias
+import ganscope.cli.data as cli_data
+import ganscope.cli.gan as cli_gan
 import ganscope.cli.paint as cli_paint
 import ganscope.cli.seeing as cli_seeing
+import ganscope.cli.spectrum as cli_spectrum
 import ganscope.cli.study as cli_study
+import ganscope.detectors.workflow as workflow
 from ganscope.antialias.report import ReportSettings
 from ganscope.cli import load_commands
+from ganscope.detectors.settings import DetectSettings, EvalSettings
 from ganscope.dissect import demo
 from ganscope.dissect import experiment as ex
+from ganscope.generators.quality import QualitySettings
+from ganscope.generators.train import SampleSettings
+from ganscope.io.builtin import BuiltinSettings
 from ganscope.paint import PaintSettings
+from ganscope.report.sources import SpectrumSettings
 from ganscope.seeing import FSDSettings
 from ganscope.seeing.reconstruct import InvertSettings
 from ganscope.study import StudySettings
@@ -46,6 +55,10 @@ def calls(monkeypatch):
         (cli_paint, "serve_painter"),
         (cli_study, "run_configured_study"),
         (cli_antialias, "antialias_report"),
+        (cli_spectrum, "write_spectrum_outputs"),
+        (cli_gan, "write_samples"),
+        (workflow, "evaluate_folders"),
+        (workflow, "detect_files"),
     ]:
         monkeypatch.setattr(module, name, record)
     for module, name in [
@@ -58,6 +71,13 @@ def calls(monkeypatch):
     ]:
         monkeypatch.setattr(module, name, lambda *a, **k: "summary")
     monkeypatch.setattr(cli_seeing, "fsd_report", _returning_a_table(record))
+    monkeypatch.setattr(cli_gan, "evaluate_run", _returning_a_table(record))
+    monkeypatch.setattr(cli_spectrum, "summary_table", lambda analysis: ("table", "what"))
+    monkeypatch.setattr(workflow, "eval_table", lambda result, title: ("table", "note"))
+    # write_builtin takes the settings as keyword arguments
+    monkeypatch.setattr(
+        cli_data, "write_builtin", lambda out, **kw: record(BuiltinSettings(**kw), out)
+    )
     return seen
 
 
@@ -201,9 +221,94 @@ def test_antialias_report(calls, tmp_path):
     assert rest == {"args": ["M", Path("I"), tmp_path / "b"]}
 
 
+def test_spectrum(calls, tmp_path):
+    _invoke("spectrum", "A")
+    _invoke(
+        "spectrum", "A", "B", "--kind", "dct", "--preset", "durall", "--bins", 20, "--csv",
+        tmp_path / "f.csv", "--plot", tmp_path / "p.png", "--json", tmp_path / "s.json",
+        "--batch-size", 4, "--device", "cpu",
+    )  # fmt: skip
+    (default, _), (given, rest) = calls
+    assert default == SpectrumSettings(
+        kind="azimuthal", preset="default", bins=None, csv=None, plot=None, json=None,
+        batch_size=64,
+    )  # fmt: skip
+    assert not default.writes_files and given.writes_files
+    assert given == SpectrumSettings(
+        "dct", "durall", 20, tmp_path / "f.csv", tmp_path / "p.png", tmp_path / "s.json", 4
+    )
+    assert rest == {"args": [[Path("A"), Path("B")]], "device": "cpu"}
+
+
+def test_gan_sample_and_quality(calls, tmp_path):
+    _invoke("gan", "sample", "RUN", "--n", 3, "--out", tmp_path / "s")
+    _invoke(
+        "gan", "sample", "zoo:x", "--n", 2, "--out", tmp_path / "s", "--seed", 7,
+        "--batch-size", 5, "--device", "cpu",
+    )  # fmt: skip
+    _invoke("gan", "quality", "RUN", "--real", "R")
+    _invoke(
+        "gan", "quality", "RUN", "--real", "R", "--train", "T", "--n", 8, "--json",
+        tmp_path / "q.json", "--seed", 2, "--device", "cpu",
+    )  # fmt: skip
+    (s0, _), (s1, s_rest), (q0, _), (q1, q_rest) = calls
+    assert s0 == SampleSettings(n=3, seed=0, batch_size=64) and list(s0.seeds) == [0, 1, 2]
+    assert s1 == SampleSettings(2, 7, 5) and list(s1.seeds) == [7, 8]
+    assert s_rest == {"args": [Path("zoo:x"), tmp_path / "s"], "device": CPU}
+    assert q0 == QualitySettings(n=500, json=None, seed=0)
+    assert q1 == QualitySettings(8, tmp_path / "q.json", 2)
+    assert q_rest == {"args": [Path("RUN")], "real": Path("R"), "train": Path("T"), "device": CPU}
+
+
+def test_data_builtin(calls, tmp_path):
+    _invoke("data", "builtin", "--out", tmp_path / "a")
+    _invoke(
+        "data", "builtin", "--out", tmp_path / "b", "--size", 16, "--count", 5, "--seed", 3,
+        "--split", "test",
+    )  # fmt: skip
+    (default, _), (given, rest) = calls
+    assert default == BuiltinSettings(size=32, count=1000, seed=0, split="all")
+    assert given == BuiltinSettings(16, 5, 3, "test")
+    assert rest == {"args": [tmp_path / "b"]}
+
+
+def test_detector_eval_and_detect(calls, tmp_path):
+    _invoke("detector", "eval", "M", "--real", "R", "--fake", "F")
+    _invoke(
+        "detector", "eval", "M", "--real", "R", "--fake", "F", "--fake", "G", "--json",
+        tmp_path / "e.json", "--batch-size", 8, "--bootstrap", 20, "--seed", 1, "--device", "cpu",
+    )  # fmt: skip
+    _invoke("detect", "P")
+    _invoke(
+        "detect", "P", "Q", "--model", "M", "--json", tmp_path / "d.json", "--csv",
+        tmp_path / "d.csv", "--batch-size", 7, "--device", "cpu",
+    )  # fmt: skip
+    (e0, _), (e1, e_rest), (d0, d0_rest), (d1, d_rest) = calls
+    assert e0 == EvalSettings(json=None, batch_size=64, bootstrap=1000, seed=0)
+    assert e1 == EvalSettings(tmp_path / "e.json", 8, 20, 1)
+    assert e_rest["args"] == [Path("M"), [Path("R")], [Path("F"), Path("G")]]
+    assert e_rest["device"] == "cpu"
+    assert d0 == DetectSettings(json=None, csv=None, batch_size=64)
+    assert d0_rest["model"] is None and d0_rest["device"] == "auto"
+    assert d1 == DetectSettings(tmp_path / "d.json", tmp_path / "d.csv", 7)
+    assert d_rest["args"] == [[Path("P"), Path("Q")]] and d_rest["model"] == Path("M")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["spectrum", "D", "--bins", "0"], "--bins must be at least 1, not 0"),
+        (["spectrum", "D", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["spectrum", "D", "--kind", "x"], "Invalid value for '--kind'"),
+        (["gan", "sample", "RUN", "--n", "0", "--out", "o"], "--n must be at least 1, not 0"),
+        (["gan", "sample", "RUN", "--n", "1", "--seed", "-1", "--out", "o"],
+         "--seed must be at least 0, not -1"),
+        (["gan", "sample", "RUN", "--n", "1", "--batch-size", "0", "--out", "o"],
+         "--batch-size must be at least 1, not 0"),
+        (["gan", "quality", "RUN", "--real", "R", "--n", "7"], "--n must be at least 8, not 7"),
+        (["data", "builtin", "--out", "o", "--split", "x"], "Invalid value for '--split'"),
+        (["detector", "eval", "M", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["detect", "P", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
         (["intervene", "RUN", "--layer", "x", "--units", "1", "--mode", "bad", "--out", "o"],
          "Invalid value for '--mode'"),
         (["intervene", "RUN", "--layer", "x", "--units", "a", "--out", "o"], "comma-separated"),

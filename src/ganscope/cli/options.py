@@ -1,4 +1,4 @@
-"""The root typer app and the options shared by every subcommand (seed, device, verbosity).
+"""The root typer app and the options shared by every subcommand (device, verbosity).
 
 **Help at any width.** Help is rendered by click's plain formatter (``rich_markup_mode=None``), not
 by rich: rich draws a box at 80 columns in a pipe or CI and cuts long words with "…", which hid
@@ -25,10 +25,8 @@ from ganscope import __version__, progress
 from ganscope.devices import resolve_device as resolve_device  # re-exported for the commands
 from ganscope.io.locks import run_lock
 from ganscope.io.paths import echo_lossless as echo_lossless
-from ganscope.io.paths import require_dirs as require_dirs
 from ganscope.io.paths import writable_parent as writable_parent
 from ganscope.settings import attribute_help
-from ganscope.settings import positive as positive  # detector.py's batch-size checks
 
 app = typer.Typer(
     name="ganscope",
@@ -61,7 +59,6 @@ def _root(
     progress.enable(not quiet)
 
 
-SeedOption = Annotated[int, Opt("--seed", help="Random seed; the same seed gives the same output.")]
 DEVICE_HELP = "auto (cuda if available, else cpu), cpu, cuda or cuda:N."
 DeviceOption = Annotated[str, Opt("--device", metavar="DEVICE", help=DEVICE_HELP)]
 
