@@ -134,9 +134,11 @@ def test_durall_preset_through_the_cli(image_dirs, tmp_path):
         rows = list(csv.reader(fh))[1:]
     for row in rows:
         expected = durall_features(_luma(row[0]), bins=20)[0].numpy()
-        # float64 features written with 17 digits. Not bit-exact: the command's batched FFT and
-        # the single-image one may round differently in the last bits (seen: 3e-13 relative).
-        np.testing.assert_allclose(np.array(row[1:], dtype=float), expected, rtol=1e-10, atol=0)
+        # float64 features written with 17 digits, yet not bit-exact: these fakes are nearest
+        # up-sampled, so whole rows of their spectrum are exactly zero, and there 20 ln|F + 1e-8|
+        # reads FFT rounding noise (~1e-13), which differs between the command's batched FFT and
+        # a single image's (seen: 1.5e-6 relative in a few bins; elsewhere ~1e-16).
+        np.testing.assert_allclose(np.array(row[1:], dtype=float), expected, rtol=1e-5, atol=0)
 
 
 def test_summary_table_without_outputs(image_dirs, capsys):
