@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from ganscope.zoo import zoo_entries, zoo_entry, zoo_table
+from ganscope.zoo import zoo_entries, zoo_entry, zoo_json, zoo_table
 
 zoo_app = typer.Typer(
     help="The shipped pretrained generators (sample one with `gan sample zoo:NAME`).",
@@ -23,9 +22,7 @@ def list_(
 ) -> None:
     """Name, family, upsampler, steps and quality (SWD, diversity, precision, recall) of each."""
     entries = zoo_entries()
-    typer.echo(
-        json.dumps([e.summary() for e in entries], indent=2) if as_json else zoo_table(entries)
-    )
+    typer.echo(zoo_json(entries) if as_json else zoo_table(entries))
 
 
 @zoo_app.command("path")

@@ -29,6 +29,7 @@ __all__ = [
     "resolve_generator",
     "zoo_entries",
     "zoo_entry",
+    "zoo_json",
     "zoo_table",
 ]
 
@@ -132,20 +133,27 @@ def zoo_entry(name: str, root: Path | None = None) -> ZooEntry:
     return entries[name]
 
 
+def zoo_json(entries: list[ZooEntry]) -> str:
+    """``ganscope zoo list --json``: ``[{"name", "family", "upsampler", "size", ...}]``."""
+    return json.dumps([e.summary() for e in entries], indent=2)
+
+
 def zoo_table(entries: list[ZooEntry]) -> str:
     """Name, family, upsampler, size, steps and quality of each entry, as aligned text."""
     if not entries:
         return "the zoo is empty: scripts/make_zoo.py builds it"
     cols = ("name", "family", "upsampler", "size", "steps", "swd", "diversity", "precision",
-            "recall", "healthy")
+            "recall", "healthy")  # fmt: skip
 
     def fmt(v: object) -> str:
         return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
     rows = [[fmt(e.summary().get(c)) for c in cols] for e in entries]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-                     for r in [list(cols), *rows])
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+        for r in [list(cols), *rows]
+    )
 
 
 def resolve_generator(spec: str | Path) -> Path:
