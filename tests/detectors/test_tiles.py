@@ -143,3 +143,21 @@ def test_target_fpr_needs_temperature(train_set):
         CNNDetector(calibrate="threshold", target_fpr=0.05, **FAST).fit(X, y)
     with pytest.raises(GanscopeError, match="target_fpr"):
         CNNDetector(calibrate="temperature", target_fpr=1.5, **FAST).fit(X, y)
+
+
+def test_calibrate_on_held_out_data_refits_only_the_calibration(train_set, test_set):
+    X, y = train_set
+    Xt, yt = test_set
+    det = CNNDetector(eval_crop="tiles", calibrate="temperature", target_fpr=0.1, **FAST).fit(X, y)
+    weights = {k: v.clone() for k, v in det.network_.state_dict().items()}
+    logits = det._logits(det.network_, Xt, torch.device("cpu")).double().numpy()
+    det.calibrate_on(Xt, yt)
+    for k, v in det.network_.state_dict().items():
+        torch.testing.assert_close(v, weights[k])
+    from ganscope.metrics import expected_calibration_error, fit_temperature
+
+    assert det.temperature_ == pytest.approx(fit_temperature(np.asarray(yt), logits))
+    p = det.predict_proba(Xt)[:, 1]
+    assert det.threshold_ >= 0.5
+    assert (p[np.asarray(yt) == 0] > det.threshold_).mean() <= 0.1 + 1e-9
+    assert det.val_ece_ == pytest.approx(expected_calibration_error(yt, p))

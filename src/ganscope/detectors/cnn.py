@@ -346,23 +346,8 @@ class CNNDetector(BaseDetector):
         net.eval()
         if self.epochs_ == 0:  # nothing was trained on the images: calibrate on all of them
             val_idx = np.arange(len(yy))
-        self.val_ap_, self.val_chance_, self.val_ece_ = math.nan, math.nan, math.nan
-        self.temperature_, self.threshold_ = 1.0, 0.5
-        if val_idx.size:
-            y_val = yy[val_idx]
-            val_logits = self._logits(net, x[torch.from_numpy(val_idx)], device).double()
-            if self.calibrate == "temperature":
-                self.temperature_ = fit_temperature(y_val, val_logits.numpy())
-            p_val = torch.sigmoid(val_logits / self.temperature_).numpy()
-            if self.calibrate == "threshold":
-                self.threshold_ = calibrate_threshold(y_val, p_val)
-            elif self.target_fpr is not None and (y_val == 0).any():
-                self.threshold_ = fpr_threshold(p_val[y_val == 0], self.target_fpr)
-            self.val_ece_ = expected_calibration_error(y_val, p_val)
-            if np.unique(y_val).size == 2:
-                self.val_ap_ = float(average_precision(y_val, p_val))
-                self.val_chance_ = float(y_val.mean())
         self.network_ = net
+        self._calibrate_on(x[torch.from_numpy(val_idx)], yy[val_idx])
         self.n_train_, self.n_val_ = int(train_idx.size), int(val_idx.size)
         self.classes_ = np.array([0, 1])
         return self
@@ -467,6 +452,39 @@ class CNNDetector(BaseDetector):
             for i in range(0, min(len(x_train), max_images), step)
         )
         precise_batchnorm(net, views)
+
+    def calibrate_on(self, X: Any, y: Any) -> CNNDetector:
+        """Calibrate a fitted detector again on held-out images ``X`` with labels ``y``, without
+        touching its network: the temperature (with ``calibrate="temperature"``), the threshold
+        (balanced accuracy, or ``target_fpr`` of these reals) and ``val_ece_``/``val_ap_`` are
+        refitted on them, as :meth:`fit` does on its validation split.
+
+        Use data the network never trained on and that resembles deployment better than a random
+        split of the training images: e.g. crops of other regions of the photos, whose content
+        the network has not seen (a random split shares it and calls too few reals fake)."""
+        check_is_fitted(self, "network_")
+        x = as_images(X).cpu()
+        self._calibrate_on(x, as_labels(y, x.shape[0]))
+        return self
+
+    def _calibrate_on(self, x: torch.Tensor, y: np.ndarray) -> None:
+        self.val_ap_, self.val_chance_, self.val_ece_ = math.nan, math.nan, math.nan
+        self.temperature_, self.threshold_ = 1.0, 0.5
+        if not y.size:
+            return
+        device = next(self.network_.parameters()).device
+        logits = self._logits(self.network_, x, device).double()
+        if self.calibrate == "temperature":
+            self.temperature_ = fit_temperature(y, logits.numpy())
+        p = torch.sigmoid(logits / self.temperature_).numpy()
+        if self.calibrate == "threshold":
+            self.threshold_ = calibrate_threshold(y, p)
+        elif self.target_fpr is not None and (y == 0).any():
+            self.threshold_ = fpr_threshold(p[y == 0], self.target_fpr)
+        self.val_ece_ = expected_calibration_error(y, p)
+        if np.unique(y).size == 2:
+            self.val_ap_ = float(average_precision(y, p))
+            self.val_chance_ = float(y.mean())
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``(N, 2)``: P(real), P(fake), scored on the view chosen by ``eval_crop``."""
