@@ -41,12 +41,19 @@ def test_writes_a_tiled_calibrated_detector_with_its_card(build):
     ev = json.loads((root / "out" / "evaluation.json").read_text())
     assert set(ev["evaluation"]["per_size"]) == {"32", "64"}
     assert "aligned-nearest" in ev["fake_sources"]
-    # The photos are split by region: no training crop position lies in a test region.
+    # The photos are split by region: train | calib | test columns, no crop crossing a border.
     photo = mod.photos(mod.Plan(debian=False))[0]
     rng = np.random.default_rng(0)
     width = mod.load_rgb(photo.path).shape[1]
     cut = mod.region(photo, width, "test")[0]
-    assert all(left + 64 <= cut for _, left in mod.crop_positions(photo, 64, 50, "train", rng))
+    calib = mod.region(photo, width, "calib")
+    assert mod.region(photo, width, "train") == (0, calib[0]) and calib[1] == cut
+    assert all(left + 64 <= calib[0] for _, left in mod.crop_positions(photo, 64, 50, "train", rng))
+    assert all(
+        calib[0] <= left and left + 32 <= cut
+        for _, left in mod.crop_positions(photo, 32, 50, "calib", rng)
+    )
+    assert ev["n_calibration"] > 0 and det.val_ece_ >= 0
     assert all(
         top % 2 == 0 and left % 2 == 0
         for top, left in mod.crop_positions(photo, 32, 50, "test", rng)
