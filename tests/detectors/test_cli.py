@@ -217,7 +217,7 @@ def test_kmeans_and_cnn_train_then_detect(image_folders, tmp_path, capsys):
     for method, extra in (
         ("kmeans", ["--features", "dct"]),
         ("cnn", ["--features", "dct", "--epochs", "1", "--crop", "28", "--device", "cpu",
-                 "--eval-crop", "tiles", "--calibrate", "temperature"]),
+                 "--eval-crop", "tiles", "--calibrate", "temperature", "--target-fpr", "0.05"]),
     ):  # fmt: skip
         out = tmp_path / method
         code, _, err = run(
@@ -245,6 +245,7 @@ def test_kmeans_and_cnn_train_then_detect(image_folders, tmp_path, capsys):
         assert len(json.loads(jpath.read_text())["results"]) == 16
     settings = json.loads((tmp_path / "cnn" / "config.json").read_text())["settings"]
     assert settings["eval_crop"] == "tiles" and settings["calibrate"] == "temperature"
+    assert settings["target_fpr"] == 0.05
 
 
 def test_train_prints_bias_audit(image_folders, tmp_path, capsys):

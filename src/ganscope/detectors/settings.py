@@ -39,7 +39,8 @@ HELP: dict[str, str] = {
     "paths": "Image files or folders.",
     "detect": "P(fake) and a real/fake label per image. Unreadable files are reported, never "
     "fatal.\n\nThe default model scores every pixel of an image of any size >= 32x32 (the mean "
-    "logit of 32x32 tiles) and its P(fake) is calibrated: fake means P(fake) > 0.5. Other "
+    "logit of 32x32 tiles) and its P(fake) is calibrated; fake means P(fake) above its "
+    "threshold (MODEL_CARD.md says which and why). Other "
     "models centre-crop to their input size (spectral models: their training size; CNNs: their "
     "crop, unless trained with tiled scoring); smaller images are reported as errors.",
 }
@@ -96,6 +97,8 @@ class TrainSettings:
             at once) or tiles (the mean logit of crop x crop tiles covering every pixel).
         calibrate: cnn: threshold (the balanced-accuracy threshold on the validation split) or
             temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017).
+        target_fpr: cnn: with --calibrate temperature, raise the threshold until at most this
+            share of the validation reals is called fake (e.g. 0.05; default: threshold 0.5).
         augment: cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000
             training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence
             where fakes are smoother than reals.
@@ -123,6 +126,7 @@ class TrainSettings:
     crop: int | None = None
     eval_crop: str = "center"
     calibrate: str = "threshold"
+    target_fpr: float | None = None
     augment: str = "auto"
     epochs: int | None = None
     lr: float = 1e-3

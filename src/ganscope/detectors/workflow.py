@@ -96,6 +96,7 @@ def build_detector(settings: TrainSettings) -> BaseDetector:
         crop=settings.crop,
         eval_crop=settings.eval_crop,
         calibrate=settings.calibrate,
+        target_fpr=settings.target_fpr,
         augment="blur+jpeg" if settings.augment == "auto" and explicit_probs else settings.augment,
         epochs=settings.epochs,
         lr=settings.lr,
