@@ -13,6 +13,7 @@ ORDER = (
     "spectrum-e2e",
     "gan",
     "families",
+    "zoo",
     "detect",
     "default-detector",
     "cnn-small",
