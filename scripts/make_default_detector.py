@@ -822,7 +822,9 @@ def model_card(report: dict[str, Any]) -> str:
         "GANs are outside its data; the leave-one-family-out rows show how far a new family can "
         "fall.",
         "- **Images that were resized, screenshotted or heavily re-encoded.** Resampling erases or "
-        "imitates the up-sampling traces it reads; JPEG below quality 30 was never trained on.",
+        "imitates the up-sampling traces it reads, and that includes photographs downscaled "
+        "before publication (see the table by photograph: some are called fake several times "
+        "more often than others); JPEG below quality 30 was never trained on.",
         "- **Cameras and scenes far from its photographs.** It has seen "
         f"{len(report['photos']['train'])} photographs; its false-positive rate on other cameras "
         "is measured here on three held-out photographs only.",
