@@ -304,3 +304,17 @@ def test_foreign_weights_without_training(image_folders, tmp_path, capsys):
     assert code == 0, err
     probs = [r["prob_fake"] for r in json.loads(jpath.read_text())["results"]]
     assert len(probs) == 16 and np.isfinite(probs).all()
+
+
+@pytest.mark.parametrize(
+    "extra", [["--target-fpr", "0.05"], ["--calibrate", "temperature", "--target-fpr", "1.5"]]
+)
+def test_bad_target_fpr_is_refused_before_reading_images(image_folders, tmp_path, capsys, extra):
+    out = tmp_path / "m"
+    code, _, err = run(
+        ["detector", "train", "--real", image_folders / "real", "--fake", image_folders / "gan",
+         "--method", "cnn", "--out", out, *extra],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and "--target-fpr" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "errors.csv").exists()

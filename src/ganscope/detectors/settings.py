@@ -142,6 +142,13 @@ class TrainSettings:
     def __post_init__(self) -> None:
         for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0)):
             positive(getattr(self, name), "--" + name.replace("_", "-"), minimum=low)
+        if self.target_fpr is not None and (
+            self.calibrate != "temperature" or not 0 < self.target_fpr < 1
+        ):
+            raise GanscopeError(
+                f"--target-fpr needs --calibrate temperature and a value in (0, 1), "
+                f"not {self.target_fpr} with --calibrate {self.calibrate}"
+            )
 
     @classmethod
     def of(cls, **options: object) -> TrainSettings:
