@@ -50,7 +50,7 @@ def test_methods_are_the_classifiers_then_kmeans_and_cnn():
     assert training_methods() == (*CLASSIFIERS, "kmeans", "cnn") == METHODS
     assert choices()["method"] == training_methods()
     app = typer.Typer(rich_markup_mode=None)  # click's plain help, as ganscope's own app
-    importlib.reload(ganscope.cli.detector).register(app)
+    app.add_typer(importlib.reload(ganscope.cli.detector).detector_app, name="detector")
     text = CliRunner().invoke(app, ["detector", "train", "--help"], terminal_width=200).output
     assert f"--method <{'|'.join(training_methods())}>" in text
 
@@ -92,7 +92,7 @@ def test_a_registered_classifier_is_found_everywhere(toy_classifier, image_folde
     assert toy_classifier in training_methods() and toy_classifier in choices()["method"]
     cli = importlib.reload(ganscope.cli.detector)
     app = typer.Typer()
-    cli.register(app)
+    app.add_typer(cli.detector_app, name="detector")
     runner = CliRunner()
     result = runner.invoke(app, ["detector", "train", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and toy_classifier in result.output

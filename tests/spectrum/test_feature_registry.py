@@ -111,6 +111,6 @@ def test_a_registered_feature_is_found_everywhere(toy_feature, tmp_path):
     import typer
 
     app = typer.Typer()
-    cli.register(app)
+    app.add_typer(cli.detector_app, name="detector")
     result = CliRunner().invoke(app, ["detector", "train", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and toy_feature in result.output

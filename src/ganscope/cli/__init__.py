@@ -22,34 +22,40 @@ from ganscope.cli.options import echo_lossless
 from ganscope.errors import GanscopeError
 
 COMMANDS: dict[str, str] = {
-    "data": "data",
-    "spectrum": "spectrum",
-    "gan": "gan",
-    "zoo": "zoo",
-    "detector": "detector",
-    "detect": "detector",
-    "dissect": "dissect",
-    "intervene": "dissect",
-    "scenes-demo": "dissect",
-    "study": "study",
-    "paint": "paint",
-    "seeing": "seeing",
-    "antialias": "antialias",
+    "data": "data:data_app",
+    "spectrum": "spectrum:spectrum",
+    "gan": "gan:gan_app",
+    "zoo": "zoo:zoo_app",
+    "detector": "detector:detector_app",
+    "detect": "detector:detect",
+    "dissect": "dissect:dissect",
+    "intervene": "dissect:intervene",
+    "scenes-demo": "dissect:scenes_demo",
+    "study": "study:study",
+    "paint": "paint:paint",
+    "seeing": "seeing:seeing_app",
+    "antialias": "antialias:antialias_app",
 }
-"""Top-level command -> the ``ganscope.cli`` module whose ``register(app)`` adds it. ``main``
-imports only the module of the command it runs (``ganscope spectrum`` imports neither the
-detectors nor the generators); ``--help`` and unknown commands load them all. A test checks
-this table against what the modules register."""
+"""Top-level command -> ``module:name`` in ``ganscope.cli``: a typer group (``gan``) or a command
+function (``detect``). This table is the one registration: ``main`` imports only the module of
+the command it runs (``ganscope spectrum`` imports neither the detectors nor the generators);
+``--help`` and unknown commands load them all. A test checks that no module defines a command
+this table leaves out."""
 
 _registered: set[str] = set()
 
 
 def load_commands(*modules: str) -> typer.Typer:
     """Register the commands of ``modules`` (all of them when none is named) on the root app."""
-    for name in modules or dict.fromkeys(COMMANDS.values()):
-        if name not in _registered:
-            importlib.import_module(f"ganscope.cli.{name}").register(_root_app)
-            _registered.add(name)
+    for command, target in COMMANDS.items():
+        module, name = target.split(":")
+        if (not modules or module in modules) and command not in _registered:
+            obj = getattr(importlib.import_module(f"ganscope.cli.{module}"), name)
+            if isinstance(obj, typer.Typer):
+                _root_app.add_typer(obj, name=command)
+            else:
+                _root_app.command(command)(obj)
+            _registered.add(command)
     return _root_app
 
 
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     command = _command_of(args)
-    load_commands(*([COMMANDS[command]] if command in COMMANDS else []))
+    load_commands(*([COMMANDS[command].split(":")[0]] if command in COMMANDS else []))
     try:
         code = _root_app(args=args, prog_name="ganscope", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as err:

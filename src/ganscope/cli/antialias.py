@@ -40,8 +40,3 @@ def benchmark(
     """Small VGGs with/without anti-aliasing on the built-in photo task; the default detector."""
     results = run_benchmark(out, BenchmarkConfig(seeds=tuple(range(seeds)), epochs=epochs))
     echo(f"{benchmark_summary(results)}\nwritten to {out}")
-
-
-def register(app: Typer) -> None:
-    """Add the ``antialias`` group to the root app."""
-    app.add_typer(antialias_app, name="antialias")

@@ -41,8 +41,3 @@ def scenes(
     """Render the built-in scene world: images, exact label masks (palette PNGs) and labels.json."""
     info = write_scenes(out, count=count, seed=seed, size=size)
     typer.echo(f"wrote {count} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``data`` group to the root app."""
-    app.add_typer(data_app, name="data")

@@ -62,13 +62,9 @@ def detect(
     model: Annotated[Path | None, Option("--model", help=HELP["detect_model"])] = None,
     device: o.DeviceOption = "auto",
 ) -> None:
-    """``ganscope detect``; its help is ``HELP["detect"]``."""
     from ganscope.detectors.workflow import detect_files
 
     detect_files(paths, config, model=model, device=device, out=o.echo_lossless, err=_err)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``detector`` group and the ``detect`` command to the root app."""
-    app.add_typer(detector_app, name="detector")
-    app.command("detect", help=HELP["detect"])(detect)
+detect.__doc__ = HELP["detect"]  # the command's help, shared with the docs

@@ -17,7 +17,7 @@ Run = Annotated[Path, Argument(help="A GAN run folder (from `ganscope gan train`
 
 @locks_output("out")
 @config_options(ex.DissectSettings)
-def _dissect(
+def dissect(
     config: ex.DissectSettings,
     run: Run,
     list_layers: Annotated[bool, Option("--list-layers", help="List the layers, exit.")] = False,
@@ -38,7 +38,7 @@ def _dissect(
     choices={"mode": ex.INTERVENTION_MODES},
     parsers={"units": (ex.parse_units, str), "where": (ex.parse_box, str)},
 )
-def _intervene(
+def intervene(
     config: ex.InterveneSettings,
     run: Run,
     out: Annotated[Path, Option(help="Output folder (grid.png, before/, after/, results.json).")],
@@ -51,7 +51,7 @@ def _intervene(
 
 @locks_output("out")
 @config_options(demo.ScenesDemoSettings)
-def _scenes_demo(
+def scenes_demo(
     config: demo.ScenesDemoSettings,
     out: Annotated[Path, Option(help="Output folder (scenes/, run/, report.html, ...).")],
     device: DeviceOption = "auto",
@@ -59,10 +59,3 @@ def _scenes_demo(
     """End to end: train a GAN on rendered scenes, dissect it, remove trees, find artifact units."""
     results = demo.run_scenes_demo(out, config, device=resolve_device(device))
     typer.echo(demo.demo_summary(results, out))
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``dissect``, ``intervene`` and ``scenes-demo`` to the root app."""
-    app.command("dissect")(_dissect)
-    app.command("intervene")(_intervene)
-    app.command("scenes-demo")(_scenes_demo)

@@ -74,8 +74,3 @@ def quality(
     real-vs-real value. Needs no downloaded weights."""
     report = evaluate_run(run, config, real=real, train=train, device=resolve_device(device))
     typer.echo(report.table())
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``gan`` group to the root app."""
-    app.add_typer(gan_app, name="gan")

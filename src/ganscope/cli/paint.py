@@ -14,15 +14,10 @@ Generator = Annotated[str, Argument(help="A GAN run folder or zoo:NAME (see `gan
 
 
 @config_options(PaintSettings)
-def _paint(
+def paint(
     config: PaintSettings,
     generator: Generator = "zoo:scenes",
     device: DeviceOption = "cpu",
 ) -> None:
     """Serve GAN Paint: brush concepts into or out of generated scenes in the browser."""
     serve_painter(generator, config, device=resolve_device(device), echo=typer.echo)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``paint`` to the root app."""
-    app.command("paint")(_paint)

@@ -47,8 +47,3 @@ def invert(
     OUT/encoder) and show what is left out: grid.png, segmentation.png, errors.csv, results.json."""
     results = invert_folder(run, images, out, config, device=resolve_device(device))
     typer.echo(inversion_summary(results, out))
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``seeing`` group to the root app."""
-    app.add_typer(seeing_app, name="seeing")

@@ -42,8 +42,3 @@ def spectrum(
         Console().print(table)
         if what:
             typer.echo(what)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``ganscope spectrum`` to the root app."""
-    app.command("spectrum")(spectrum)

@@ -25,8 +25,3 @@ def study(
     """
     results = run_configured_study(config, out, device=resolve_device(device))
     typer.echo(study_summary(results, out))
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``study`` to the root app."""
-    app.command("study")(study)

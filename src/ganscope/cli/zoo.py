@@ -29,8 +29,3 @@ def list_(
 def path(name: Annotated[str, typer.Argument(help="Zoo name (with or without zoo:).")]) -> None:
     """Print the folder of a shipped generator (its samples.png and quality.json are there)."""
     typer.echo(str(zoo_entry(name).path))
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``zoo`` group to the root app."""
-    app.add_typer(zoo_app, name="zoo")
