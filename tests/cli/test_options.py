@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganscope.cli.options import choice_enum, echo_lossless, resolve_device, writable_parent
+from ganscope.cli.options import choice_enum, echo_lossless, resolve_device
+from ganscope.io.paths import writable_parent
 from ganscope.errors import GanscopeError
 from ganscope.settings import positive
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import ganscope.io.locks as locks
+from ganscope.errors import GanscopeError
 from ganscope.io import FolderLockedError, run_lock
 
 
@@ -57,3 +58,23 @@ def test_flock_refused_by_the_file_system_falls_back(tmp_path: Path, monkeypatch
     monkeypatch.setattr(locks, "fcntl", NoLocks)
     with run_lock(tmp_path / "run") as path:
         assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_locks_output_holds_the_out_folder_however_it_is_passed(tmp_path):
+    from ganscope.io.locks import LOCK_NAME, locks_output
+
+    seen = []
+
+    @locks_output
+    def job(images, out=None, *, n=1):
+        seen.append(out is not None and (Path(out) / LOCK_NAME).exists())
+        return n
+
+    assert job("x", tmp_path / "a", n=3) == 3  # positional
+    assert job("x", out=tmp_path / "b") == 1  # keyword
+    assert job("x") == 1  # out=None: nothing written, nothing locked
+    assert seen == [True, True, False]
+    assert not (tmp_path / "a").exists()  # a job that wrote nothing leaves no folder
+    (tmp_path / "file").write_text("")
+    with pytest.raises(GanscopeError, match="not a folder"):
+        job("x", tmp_path / "file")

@@ -48,6 +48,7 @@ from ganscope.antialias.equivariance import (
 from ganscope.antialias.models import SmallVGG
 from ganscope.errors import GanscopeError
 from ganscope.io.builtin import PHOTOS, plan_crops
+from ganscope.io.locks import locks_output
 from ganscope.io.writers import write_json
 from ganscope.progress import progress_bar
 
@@ -383,25 +384,32 @@ def plot_seeds(classifier: dict[str, Any], path: Path) -> None:
 
     from ganscope.report.spectra import save_figure
 
-    panels = {"accuracy": "accuracy (centre crops)", **{k: v for k, v in SUMMARY_METRICS.items()
-                                                         if k != "accuracy"}}
+    panels = {
+        "accuracy": "accuracy (centre crops)",
+        **{k: v for k, v in SUMMARY_METRICS.items() if k != "accuracy"},
+    }
     fig = Figure(figsize=(3.0 * len(panels), 3.2), layout="constrained")
     labels = ("baseline", "anti-aliased")
     for ax, (metric, name) in zip(fig.subplots(1, len(panels)), panels.items(), strict=True):
         for row in classifier["per_seed"]:
             ax.plot([0, 1], [row[lb][metric] for lb in labels], marker="o", color="0.4", lw=1)
         d = classifier["summary"][metric]["difference"]
-        ax.set_title(f"{name}\nΔ {d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]",
-                     fontsize=8)
+        ax.set_title(
+            f"{name}\nΔ {d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]", fontsize=8
+        )
         ax.set_xticks([0, 1], labels, fontsize=8)
         ax.set_xlim(-0.3, 1.3)
         ax.grid(alpha=0.3)
     n = len(classifier["per_seed"])
-    fig.suptitle(f"SmallVGG on the photo task: {n} seeds, each line one pair (same initial "
-                 "weights, same batches); Δ: mean paired difference, 95% t-interval", fontsize=8)
+    fig.suptitle(
+        f"SmallVGG on the photo task: {n} seeds, each line one pair (same initial "
+        "weights, same batches); Δ: mean paired difference, 95% t-interval",
+        fontsize=8,
+    )
     save_figure(fig, path)
 
 
+@locks_output
 def run_benchmark(out: str | Path, config: BenchmarkConfig | None = None) -> dict[str, Any]:
     """Run the built-in benchmark and write ``results.json``, ``config.json`` and the figures
     (``equivariance_heatmaps.png``, ``equivariance_profile.png``, ``consistency_seeds.png``,
@@ -425,7 +433,6 @@ def run_benchmark(out: str | Path, config: BenchmarkConfig | None = None) -> dic
     results["torch_threads"] = torch.get_num_threads()
     write_json(out / "results.json", results)
     return results
-
 
 
 def benchmark_summary(results: dict[str, Any]) -> str:

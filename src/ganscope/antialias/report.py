@@ -29,6 +29,7 @@ from ganscope.antialias.equivariance import (
 )
 from ganscope.errors import GanscopeError
 from ganscope.io import list_images
+from ganscope.io.locks import locks_output
 from ganscope.io.writers import write_json
 
 __all__ = ["DetectorNetwork", "ReportSettings", "antialias_report", "load_model", "report_summary"]
@@ -141,6 +142,7 @@ class ReportSettings:
                 raise GanscopeError(f"{option} must be at least 1, not {getattr(self, name)}")
 
 
+@locks_output
 def antialias_report(
     model: str | Path,
     images: str | Path,

@@ -7,7 +7,7 @@ from typer import Argument, Option, Typer, echo
 
 from ganscope.antialias.benchmark import BenchmarkConfig, benchmark_summary, run_benchmark
 from ganscope.antialias.report import ReportSettings, antialias_report, report_summary
-from ganscope.cli.options import config_options, locks_output
+from ganscope.cli.options import config_options
 
 MODEL_HELP = (
     "A ganscope detector folder, 'default' (the shipped detector), or a TorchScript file (.pt, "
@@ -18,7 +18,6 @@ antialias_app = Typer(no_args_is_help=True, help="Shift-equivariance testbed (Zh
 
 
 @antialias_app.command("report")
-@locks_output("out")
 @config_options(ReportSettings)
 def report(
     config: ReportSettings,
@@ -31,7 +30,6 @@ def report(
 
 
 @antialias_app.command("benchmark")
-@locks_output("out")
 def benchmark(
     out: Out,
     seeds: Annotated[int, Option(help="Number of seeds (0, 1, ...).")] = 5,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import config_options, locks_output
+from ganscope.cli.options import config_options
 from ganscope.dissect.scenes import write_scenes
 from ganscope.io.builtin import SPLITS, BuiltinSettings, write_builtin
 
@@ -31,7 +31,6 @@ def builtin(
 
 
 @data_app.command("scenes")
-@locks_output("out")
 def scenes(
     out: Annotated[Path, Opt("--out", help="Output folder (images/, masks/, labels.json).")],
     count: Annotated[int, Opt("--count", help="Number of scenes.")] = 1000,

@@ -20,7 +20,6 @@ Fake = Annotated[list[Path] | None, Option("--fake", help=HELP["fake"])]
 
 
 @detector_app.command("train")
-@o.locks_output("out")
 @o.config_options(TrainSettings, choices=choices())
 def train(
     config: TrainSettings,

@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 from typer import Argument, Option
 
-from ganscope.cli.options import DeviceOption, config_options, locks_output, resolve_device
+from ganscope.cli.options import DeviceOption, config_options, resolve_device
 from ganscope.dissect import demo
 from ganscope.dissect import experiment as ex
 
 Run = Annotated[Path, Argument(help="A GAN run folder (from `ganscope gan train`).")]
 
 
-@locks_output("out")
 @config_options(ex.DissectSettings)
 def dissect(
     config: ex.DissectSettings,
@@ -32,7 +31,6 @@ def dissect(
     typer.echo(ex.dissect_summary(results, out))
 
 
-@locks_output("out")
 @config_options(
     ex.InterveneSettings,
     choices={"mode": ex.INTERVENTION_MODES},
@@ -49,7 +47,6 @@ def intervene(
     typer.echo(ex.intervene_summary(results, config, out))
 
 
-@locks_output("out")
 @config_options(demo.ScenesDemoSettings)
 def scenes_demo(
     config: demo.ScenesDemoSettings,

@@ -16,16 +16,13 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ganscope import __version__, progress
 from ganscope.devices import resolve_device as resolve_device  # re-exported for the commands
-from ganscope.io.locks import run_lock
 from ganscope.io.paths import echo_lossless as echo_lossless
-from ganscope.io.paths import writable_parent as writable_parent
 from ganscope.settings import attribute_help
 
 app = typer.Typer(
@@ -142,23 +139,3 @@ def choice_enum(name: str, values: Iterable[str]) -> type[StrEnum]:
     """A ``StrEnum`` of ``values`` (e.g. the names in a registry), for a typer option: click
     then refuses a typo with one line naming every valid value, and ``--help`` lists them."""
     return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
-
-
-def locks_output(param: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Decorate a command so that it holds :func:`ganscope.io.run_lock` on its output folder
-    (the argument named ``param``) while it runs: a second command on the same folder exits 2
-    with one line instead of writing into the same files."""
-
-    def wrap(command: Callable[..., None]) -> Callable[..., None]:
-        @functools.wraps(command)  # typer reads the options from the wrapped signature
-        def locked(*args: object, **kwargs: object) -> None:
-            folder = kwargs.get(param)
-            if folder is None:
-                return command(*args, **kwargs)
-            writable_parent(Path(str(folder)), folder=True)
-            with run_lock(Path(str(folder))):
-                return command(*args, **kwargs)
-
-        return locked
-
-    return wrap

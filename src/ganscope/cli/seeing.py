@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from typer import Argument, Option
 
-from ganscope.cli.options import DeviceOption, config_options, locks_output, resolve_device
+from ganscope.cli.options import DeviceOption, config_options, resolve_device
 from ganscope.seeing import FSDSettings, fsd_report
 from ganscope.seeing.reconstruct import InvertSettings, inversion_summary, invert_folder
 
@@ -34,7 +34,6 @@ def fsd(
 
 
 @seeing_app.command("invert")
-@locks_output("out")
 @config_options(InvertSettings)
 def invert(
     config: InvertSettings,

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ganscope.cli.options import DeviceOption, config_options, locks_output, resolve_device
+from ganscope.cli.options import DeviceOption, config_options, resolve_device
 from ganscope.study import PROFILES, StudySettings, run_configured_study, study_summary
 
 
-@locks_output("out")
 @config_options(StudySettings, choices={"profile": PROFILES})
 def study(
     config: StudySettings,

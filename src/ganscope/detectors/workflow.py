@@ -44,6 +44,7 @@ from ganscope.io import (
     write_errors_csv,
     write_json,
 )
+from ganscope.io.locks import locks_output
 from ganscope.io.paths import writable_parent
 
 __all__ = [
@@ -211,6 +212,7 @@ def _cnn_summary(det: CNNDetector, err: Lines) -> list[str]:
     ]
 
 
+@locks_output
 def train_from_folders(
     out: Path,
     real: Sequence[Path] | None,

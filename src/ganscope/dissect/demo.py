@@ -46,6 +46,7 @@ from ganscope.errors import GanscopeError
 from ganscope.generators import TrainConfig, image_grid, load_generator, train_gan
 from ganscope.generators.forward import OUTPUT_RANGE
 from ganscope.io import atomic_path, save_png, write_json
+from ganscope.io.locks import locks_output
 
 log = logging.getLogger("ganscope")
 
@@ -119,6 +120,7 @@ def _effect_figure(path: Path, curves: dict[str, list[dict[str, float]]], concep
     plt.close(fig)
 
 
+@locks_output
 def run_scenes_demo(
     out: str | Path,
     settings: ScenesDemoSettings | None = None,

@@ -29,6 +29,7 @@ from ganscope.generators import image_grid, load_generator
 from ganscope.generators.forward import OUTPUT_RANGE, generator_latent_dim, module_device
 from ganscope.generators.sample import seed_filename
 from ganscope.io import save_png, write_json
+from ganscope.io.locks import locks_output
 
 __all__ = [
     "INTERVENTION_MODES",
@@ -141,6 +142,7 @@ def hookable_layers(run: str | Path, *, device: torch.device | str = "cpu") -> l
     return [name for name, _shape in feature_layers(G, z)]
 
 
+@locks_output
 def dissect_run(
     run: str | Path,
     out: str | Path | None,
@@ -291,6 +293,7 @@ def insertion_values(
     return per_unit[list(units)]
 
 
+@locks_output
 def intervene_run(
     run: str | Path,
     out: str | Path,

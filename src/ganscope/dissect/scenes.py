@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ganscope.errors import GanscopeError
+from ganscope.io.locks import locks_output
 from ganscope.progress import progress_bar
 
 __all__ = [
@@ -288,6 +289,7 @@ def colorize_labels(
     return rgb.movedim(-1, -3)
 
 
+@locks_output
 def write_scenes(
     out: str | Path,
     *,

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import inspect
 import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from ganscope.errors import GanscopeError
+from ganscope.io.paths import writable_parent
 
 try:
     import fcntl
@@ -184,3 +188,32 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
                 if created:  # a job that failed before writing anything leaves no empty folder
                     with contextlib.suppress(OSError):
                         folder.rmdir()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def locks_output(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a library function whose ``out`` argument is the folder it writes, so that it
+    holds :func:`run_lock` on that folder while it runs (after :func:`writable_parent`'s
+    checks). A second run on the same folder, from the command line or from Python, then stops
+    with one line instead of writing into the same files. ``out=None`` (nothing written) locks
+    nothing.
+
+    Example:
+        >>> @locks_output
+        ... def write_report(images, out): ...  # doctest: +SKIP
+    """
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        folder = signature.bind(*args, **kwargs).arguments.get("out")
+        if folder is None:
+            return function(*args, **kwargs)
+        writable_parent(Path(folder), folder=True)
+        with run_lock(folder):
+            return function(*args, **kwargs)
+
+    return locked

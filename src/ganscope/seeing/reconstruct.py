@@ -33,6 +33,7 @@ from ganscope import __version__
 from ganscope.checkpoint import load_checkpoint, save_checkpoint
 from ganscope.errors import GanscopeError
 from ganscope.io import iter_batches, list_images, save_png, write_csv, write_json
+from ganscope.io.locks import locks_output
 from ganscope.progress import progress_bar
 from ganscope.seeing.fsd import class_areas, load_fsd_segmenter
 from ganscope.seeing.invert import (
@@ -294,6 +295,7 @@ class InvertSettings:
     seed: int = 0
 
 
+@locks_output
 def invert_folder(
     generator: str | Path,
     images: str | Path,
