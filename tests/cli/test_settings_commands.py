@@ -169,13 +169,11 @@ def test_seeing_fsd_and_invert(calls, tmp_path):
     )  # fmt: skip
     (fsd0, _), (fsd1, fsd_rest), (inv0, _), (inv1, inv_rest) = calls
     assert fsd0 == FSDSettings(bootstrap=200, batch_size=64, segmenter="scenes", seed=0)
-    assert fsd1 == FSDSettings(bootstrap=20, batch_size=8, segmenter="seg", seed=1)
-    assert fsd_rest == {
-        "args": [Path("R"), Path("G")],
-        "json_out": tmp_path / "f.json",
-        "plot": tmp_path / "f.png",
-        "device": CPU,
-    }
+    assert fsd1 == FSDSettings(
+        bootstrap=20, batch_size=8, segmenter="seg", seed=1, json=tmp_path / "f.json",
+        plot=tmp_path / "f.png",
+    )  # fmt: skip
+    assert fsd_rest == {"args": [Path("R"), Path("G")], "device": CPU}
     assert inv0 == InvertSettings(
         layer=None, count=16, encoder_steps=500, steps=300, lr=0.05, segment=True,
         segmenter="scenes", seed=0,

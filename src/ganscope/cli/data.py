@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ganscope.cli.options import config_options
-from ganscope.dissect.scenes import write_scenes
+from ganscope.dissect.scenes import SceneSettings, scenes_summary, write_scenes
 from ganscope.io.builtin import SPLITS, BuiltinSettings, write_builtin
 
 data_app = typer.Typer(help="Make the built-in datasets.", no_args_is_help=True)
@@ -31,12 +31,11 @@ def builtin(
 
 
 @data_app.command("scenes")
+@config_options(SceneSettings)
 def scenes(
+    config: SceneSettings,
     out: Annotated[Path, Opt("--out", help="Output folder (images/, masks/, labels.json).")],
-    count: Annotated[int, Opt("--count", help="Number of scenes.")] = 1000,
-    seed: Annotated[int, Opt("--seed", help="First seed; scenes are seed..seed+count-1.")] = 0,
-    size: Annotated[int, Opt("--size", help="Image height and width in pixels.")] = 64,
 ) -> None:
     """Render the built-in scene world: images, exact label masks (palette PNGs) and labels.json."""
-    info = write_scenes(out, count=count, seed=seed, size=size)
-    typer.echo(f"wrote {count} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}")
+    info = write_scenes(out, **dataclasses.asdict(config))
+    typer.echo(scenes_summary(info, config, out))

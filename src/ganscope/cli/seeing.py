@@ -13,7 +13,6 @@ from ganscope.seeing import FSDSettings, fsd_report
 from ganscope.seeing.reconstruct import InvertSettings, inversion_summary, invert_folder
 
 seeing_app = typer.Typer(help="What a GAN cannot generate: FSD, inversion.", no_args_is_help=True)
-JSON_HELP = 'Write {"fsd", "fsd_ci", "per_class": {class: {"real", "generated", ...}}, ...}.'
 
 
 @seeing_app.command("fsd")
@@ -22,15 +21,11 @@ def fsd(
     config: FSDSettings,
     real_dir: Annotated[Path, Argument(help="Folder of real images (read recursively).")],
     gen_dir: Annotated[Path, Argument(help="Folder of generated images.")],
-    json_out: Annotated[Path | None, Option("--json", help=JSON_HELP)] = None,
-    plot: Annotated[Path | None, Option(help="Write the per-class chart (.png/.pdf/.svg).")] = None,
     device: DeviceOption = "auto",
 ) -> None:
     """Compare per-class segmentation statistics of real and generated images; print the FSD
     (Fréchet Segmentation Distance) and each class, most under-generated first."""
-    dev = resolve_device(device)
-    result = fsd_report(real_dir, gen_dir, config, json_out=json_out, plot=plot, device=dev)
-    typer.echo(result.table())
+    typer.echo(fsd_report(real_dir, gen_dir, config, device=resolve_device(device)).table())
 
 
 @seeing_app.command("invert")

@@ -289,6 +289,27 @@ def colorize_labels(
     return rgb.movedim(-1, -3)
 
 
+@dataclass(frozen=True)
+class SceneSettings:
+    """Settings of ``ganscope data scenes`` (:func:`write_scenes`).
+
+    Attributes:
+        count: number of scenes.
+        seed: first seed; scenes are seed..seed+count-1.
+        size: image height and width in pixels.
+    """
+
+    count: int = 1000
+    seed: int = 0
+    size: int = 64
+
+
+def scenes_summary(info: dict[str, Any], settings: SceneSettings, out: str | Path) -> str:
+    """The line ``ganscope data scenes`` prints for :func:`write_scenes`'s ``labels.json``."""
+    n, size = settings.count, settings.size
+    return f"wrote {n} scenes ({size}x{size}, {len(info['labels'])} labels) to {out}"
+
+
 @locks_output
 def write_scenes(
     out: str | Path,

@@ -71,12 +71,16 @@ class FSDSettings:
         segmenter: the segmenter of the classes: scenes (the built-in scene U-Net), or a folder
             holding model.safetensors + config.json of a ganscope U-Net.
         seed: seed of the bootstrap resamples; the same seed gives the same output.
+        json: write {"fsd", "fsd_ci", "per_class": {class: {"real", "generated", ...}}, ...}.
+        plot: write the per-class chart (.png/.pdf/.svg).
     """
 
     bootstrap: int = 200
     batch_size: int = 64
     segmenter: str = "scenes"
     seed: int = 0
+    json: Path | None = None
+    plot: Path | None = None
 
 
 def class_areas(labels: Tensor, n_classes: int) -> Tensor:
@@ -444,13 +448,12 @@ def fsd_report(
     generated: str | Path,
     settings: FSDSettings | None = None,
     *,
-    json_out: str | Path | None = None,
-    plot: str | Path | None = None,
     device: torch.device | str = "cpu",
 ) -> FSDResult:
     """``ganscope seeing fsd``: :func:`compare_folders` with ``settings``, then write the JSON
-    document (:meth:`FSDResult.to_json`) to ``json_out`` and the per-class chart
-    (:func:`ganscope.seeing.figures.class_chart`) to ``plot`` (.png, .pdf or .svg) when given.
+    document (:meth:`FSDResult.to_json`) to ``settings.json`` and the per-class chart
+    (:func:`ganscope.seeing.figures.class_chart`) to ``settings.plot`` (.png, .pdf or .svg) when
+    given.
     Unreadable files are logged as one warning and listed in the JSON."""
     from ganscope.seeing.figures import class_chart, save_figure  # imports this module; matplotlib
 
@@ -469,8 +472,8 @@ def fsd_report(
     )
     if result.errors:
         log.warning("%d unreadable files (listed in --json)", len(result.errors))
-    if json_out is not None:
-        write_json(json_out, result.to_json())
-    if plot is not None:
-        save_figure(class_chart(result), plot)
+    if settings.json is not None:
+        write_json(settings.json, result.to_json())
+    if settings.plot is not None:
+        save_figure(class_chart(result), settings.plot)
     return result
