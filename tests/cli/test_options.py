@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from ganscope.cli.options import choice_enum, echo_lossless, resolve_device
-from ganscope.io.paths import writable_parent
 from ganscope.errors import GanscopeError
+from ganscope.io.paths import writable_parent
 from ganscope.settings import positive
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import typer
 
-from ganscope.cli import app
+from ganscope.cli import load_commands
 from ganscope.io import atomic_path, is_temp_name, remove_stale_temp_files
 
 
@@ -84,7 +84,7 @@ def _choices(param) -> list[str]:
     return []
 
 
-ALL = list(_commands(typer.main.get_command(app)))
+ALL = list(_commands(typer.main.get_command(load_commands())))
 MUST_BE_CHOICES = {"upsample", "loss", "method", "features", "preset", "arch", "profile", "split",
                    "mode", "kind"}  # fmt: skip
 

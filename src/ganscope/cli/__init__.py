@@ -46,7 +46,8 @@ _registered: set[str] = set()
 
 
 def load_commands(*modules: str) -> typer.Typer:
-    """Register the commands of ``modules`` (all of them when none is named) on the root app."""
+    """Register the commands of ``modules`` (all of them when none is named) on the root app and
+    return it (``CliRunner().invoke(load_commands(), args)`` tests the whole CLI)."""
     for command, target in COMMANDS.items():
         module, name = target.split(":")
         if (not modules or module in modules) and command not in _registered:
@@ -62,12 +63,6 @@ def load_commands(*modules: str) -> typer.Typer:
 def _command_of(argv: list[str]) -> str | None:
     words = [a for a in argv if not a.startswith("-") or a in ("--help", "-h")]
     return words[0] if words and not words[0].startswith("-") else None
-
-
-def __getattr__(name: str) -> typer.Typer:
-    if name == "app":  # the complete app, e.g. for typer's CliRunner
-        return load_commands()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,4 +104,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["COMMANDS", "app", "load_commands", "main"]
+__all__ = ["COMMANDS", "load_commands", "main"]
