@@ -131,6 +131,10 @@ def test_a_fix_is_not_compared_with_a_zoo_generator_trained_far_longer() -> None
     results["generators"]["transposed"]["zoo"] = None  # both trained here: compared
     (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
     assert "spectral distance 1.00 (plain 1.00)" in text
+    results["generators"] = {"transposed": {"zoo": "dcgan-transposed"},
+                             "transposed+specreg": {"zoo": "dcgan-transposed-specreg"}}  # fmt: skip
+    (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
+    assert "spectral distance 1.00 (plain 1.00)" in text  # both from the zoo: compared
 
 
 def test_another_family_with_the_same_upsampler_is_not_a_fix() -> None:

@@ -355,7 +355,7 @@ def _spectral_fixes(r: StudyResults) -> Answer | None:
         if base is None or base == n or not (v.get("spectral_reg") or v.get("spectral_disc")):
             continue  # no fix: another family with the same upsampler is not a fix of it
         zoo = {g: (r.raw.get("generators", {}).get(g) or {}).get("zoo") for g in (n, base)}
-        if zoo[n] != zoo[base]:  # one shipped (trained for hours), one trained here: unequal
+        if bool(zoo[n]) != bool(zoo[base]):  # one shipped (trained for hours), one here: unequal
             which = base if zoo[base] else n
             parts.append(f"{n} cannot be compared with {base}: {which} comes from the zoo "
                          f"(zoo:{zoo[which]}, trained far longer), the other was trained here")
