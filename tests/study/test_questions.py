@@ -145,3 +145,4 @@ def test_another_family_with_the_same_upsampler_is_not_a_fix() -> None:
     results["quality"]["stylegan2-transposed"] = dict(results["quality"]["transposed"])
     (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
     assert "stylegan2-transposed" not in text and "transposed+specreg" in text
+

@@ -158,17 +158,20 @@ def quality_figure(quality: dict[str, dict], spectra: dict) -> Figure:
     names = list(quality)
     fig = Figure(figsize=(12, 3.8), layout="constrained")
     axes = fig.subplots(1, 3)
-    panels = [
-        ([quality[n]["swd"] for n in names], "SWD to real (x1e3, lower is better)", 1e3),
-        ([quality[n]["spectral_distance"] for n in names], "spectral distance to real", 1.0),
-        (
-            [spectra["high_frequency_difference"][n] for n in names],
-            "high-frequency log-power difference",
-            1.0,
-        ),
-    ]
-    for ax, (vals, title, scale) in zip(axes, panels, strict=True):
+    first = quality[names[0]] if names else {}
+    panels = [  # values, title, scale, the same number between two real sets (dashed)
+        ([quality[n]["swd"] for n in names], "SWD to real (x1e3, lower is better)", 1e3,
+         first.get("swd_real")),
+        ([quality[n]["spectral_distance"] for n in names], "spectral distance to real", 1.0,
+         first.get("spectral_distance_real")),
+        ([spectra["high_frequency_difference"][n] for n in names],
+         "high-frequency log-power difference", 1.0, None),
+    ]  # fmt: skip
+    for ax, (vals, title, scale, real) in zip(axes, panels, strict=True):
         ax.bar(range(len(names)), np.asarray(vals) * scale, color="#4c72b0")
+        if real is not None:
+            ax.axhline(real * scale, color="black", ls="--", lw=1)
+            title += "\n(dashed: between two real sets)"
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.axhline(0, color="black", lw=0.8)

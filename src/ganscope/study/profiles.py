@@ -134,8 +134,13 @@ class StudyProfile:
             StudyDetector(
                 f"cnn-{inp}",
                 "cnn",
-                {"arch": "resnet-small", "input": inp, "epochs": self.cnn_epochs,
-                 "blur_prob": 0.1, "jpeg_prob": 0.1},
+                {
+                    "arch": "resnet-small",
+                    "input": inp,
+                    "epochs": self.cnn_epochs,
+                    "blur_prob": 0.1,
+                    "jpeg_prob": 0.1,
+                },
                 per_source=self.cnn_per_source,
             )
             for inp in self.cnn_inputs

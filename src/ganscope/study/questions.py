@@ -357,8 +357,10 @@ def _spectral_fixes(r: StudyResults) -> Answer | None:
         zoo = {g: (r.raw.get("generators", {}).get(g) or {}).get("zoo") for g in (n, base)}
         if bool(zoo[n]) != bool(zoo[base]):  # one shipped (trained for hours), one here: unequal
             which = base if zoo[base] else n
-            parts.append(f"{n} cannot be compared with {base}: {which} comes from the zoo "
-                         f"(zoo:{zoo[which]}, trained far longer), the other was trained here")
+            parts.append(
+                f"{n} cannot be compared with {base}: {which} comes from the zoo "
+                f"(zoo:{zoo[which]}, trained far longer), the other was trained here"
+            )
             continue
         t = q[base]
         parts.append(

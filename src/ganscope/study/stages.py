@@ -314,6 +314,7 @@ def quality_stage(
     or unrealistic generators are flagged, so that no finding rests on a broken generator without
     saying so; SWD and spectral distance show what the spectral fixes cost."""
     q = {}
+    spectral_real = float(spectral_distance(real_test, real_train))  # two real sets
     for name, fake in fakes_test.items():
         swd = sliced_wasserstein_distance(real_test, fake, seed=seed)
         report = quality_report(fake, real_test, real_train, seed=seed).as_dict()
@@ -323,5 +324,6 @@ def quality_stage(
             "swd": float(swd.mean),
             "swd_real": report["swd_real"] / 1e3,
             "spectral_distance": float(spectral_distance(real_test, fake)),
+            "spectral_distance_real": spectral_real,
         }
     return q
