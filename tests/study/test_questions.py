@@ -135,6 +135,10 @@ def test_a_fix_is_not_compared_with_a_zoo_generator_trained_far_longer() -> None
                              "transposed+specreg": {"zoo": "dcgan-transposed-specreg"}}  # fmt: skip
     (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
     assert "spectral distance 1.00 (plain 1.00)" in text  # both from the zoo: compared
+    for v in results["quality"].values():
+        v.update(spectral_distance_real=0.5, swd_real=0.002)
+    (text,) = [t for title, t in answer_questions(results) if "spectral fixes" in title]
+    assert "two real sets (training and held-out crops) the spectral distance is 0.50" in text
 
 
 def test_another_family_with_the_same_upsampler_is_not_a_fix() -> None:
