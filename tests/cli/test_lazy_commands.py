@@ -81,3 +81,14 @@ def test_a_command_loaded_alone_has_all_its_subcommands():
     for module in sorted({t.split(":")[0] for t in COMMANDS.values()}):
         alone = _tree(module)
         assert alone == {c: full[c] for c in alone}, module
+
+
+def test_a_missing_choice_option_is_one_line(tmp_path, capsys):
+    """click lists the choices one per line; ganscope prints them on the error's one line."""
+    try:
+        main(["detector", "train", "--real", str(tmp_path), "--fake", str(tmp_path),
+              "--out", str(tmp_path / "m")])  # fmt: skip
+    except SystemExit as e:
+        assert e.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Choose from: logreg, svm-linear" in err

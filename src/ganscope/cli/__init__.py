@@ -80,9 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         err.show()
         sys.exit(2)
     except click_exceptions.UsageError as err:
-        # One line, as for every other bad input (click's own form is four lines).
+        # One line, as for every other bad input (click wraps choices and adds "Value error, ").
         hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
-        message = err.format_message().replace("Value error, ", "")  # pydantic's prefix
+        message = " ".join(err.format_message().replace("Value error, ", "").split())
         echo_lossless(f"error: {message}{hint}", err=True)
         sys.exit(2)
     except click_exceptions.ClickException as err:
