@@ -63,6 +63,7 @@ SMOOTH_RECIPE: dict[str, Any] = {**PHOTO_RECIPE, "pac": 4}
 # bar is 1.3), 1.303 after 12000, 1.26 after 16000; it and dcgan-blur (NN ratio 1.43 after 8000)
 # train twice the steps, as a DCGAN's ratio falls with training (transposed: 1.50 at 4000 steps,
 # 1.24 at 8000).
+DOUBLE_STEPS = ("bicubic", "blur")
 
 # The VAE's recipe: the photo recipe with a 32-d latent and KL weight 0.25. With the family's
 # defaults (128-d latent, KL weight 0.05) the posterior codes leave most of N(0, I) unused and
@@ -88,7 +89,7 @@ def plan(steps: int) -> list[Entry]:
             f"dcgan-{u}",
             "dcgan",
             u,
-            steps * 2 if u in ("bicubic", "blur") else steps,
+            steps * 2 if u in DOUBLE_STEPS else steps,
             settings=dict(SMOOTH_RECIPE if u in SMOOTH else PHOTO_RECIPE),
         )
         for u in ups
