@@ -100,6 +100,24 @@ def test_vae_reconstruction_uses_the_mean_and_kl_is_zero_at_the_prior():
     assert ae.reconstructs and not ae.samples_prior
 
 
+@pytest.mark.parametrize(("fraction", "n_prior"), [(0.0, 0), (0.5, 2), (0.75, 3), (1.0, 4)])
+def test_vae_prior_fraction_sets_how_many_fakes_sample_the_prior(fraction, n_prior):
+    torch.manual_seed(0)
+    G = create_generator("vae", size=16, upsample="nearest", width=4, latent_dim=8)
+    G.prior_fraction = fraction
+    real, z = torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, 8)
+    fake, _ = G.training_output(real, z, generator=torch.Generator().manual_seed(0))
+    n_recon = 4 - n_prior
+    # The prior samples are exactly G(z) of the last latents; the rest are not.
+    torch.testing.assert_close(fake[n_recon:], G(z[n_recon:]))
+    if n_recon:
+        assert not torch.allclose(fake[:n_recon], G(z[:n_recon]))
+    rebuilt = create_generator("vae", **{**G.settings(), "prior_fraction": fraction})
+    assert rebuilt.prior_fraction == fraction
+    with pytest.raises(ValueError, match="prior_fraction"):
+        create_generator("vae", size=16, prior_fraction=1.5)
+
+
 def test_pacgan_discriminator_judges_packs():
     from ganscope.errors import GanscopeError
     from ganscope.generators import SNGANDiscriminator

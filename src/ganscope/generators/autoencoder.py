@@ -117,7 +117,8 @@ class AutoencoderGenerator(GeneratorFamily):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode ``z`` to images in [-1, 1]."""
         self._check_z(z)
-        x = F.leaky_relu(self.project(z), 0.2).view(z.shape[0], -1, 4, 4)  # (B, C0, 4, 4)
+        c0 = self.project.out_features // 16
+        x = F.leaky_relu(self.project(z), 0.2).view(z.shape[0], c0, 4, 4)  # (B, C0, 4, 4)
         return torch.tanh(self.to_rgb(self.blocks(x)))  # (B, 3, S, S)
 
     @torch.no_grad()
@@ -142,14 +143,20 @@ class VAEGenerator(AutoencoderGenerator):
 
     Args:
         kl_weight: weight of the KL divergence (mean over latent dimensions).
+        prior_fraction: share of the discriminator's fakes that are samples of the prior (the
+            rest are reconstructions); 1.0 trains the decoder adversarially on prior samples only.
         **kwargs: as :class:`AutoencoderGenerator`.
     """
 
     samples_prior = True
-    setting_names = (*AutoencoderGenerator.setting_names, "kl_weight")
+    setting_names = (*AutoencoderGenerator.setting_names, "kl_weight", "prior_fraction")
 
-    def __init__(self, *, kl_weight: float = 0.05, **kwargs: Any) -> None:
-        self.kl_weight = kl_weight
+    def __init__(
+        self, *, kl_weight: float = 0.05, prior_fraction: float = 0.5, **kwargs: Any
+    ) -> None:
+        if not 0.0 <= prior_fraction <= 1.0:
+            raise ValueError(f"prior_fraction must be in [0, 1], got {prior_fraction}")
+        self.kl_weight, self.prior_fraction = kl_weight, prior_fraction
         super().__init__(**kwargs)
 
     def _code_features(self) -> int:
@@ -171,7 +178,9 @@ class VAEGenerator(AutoencoderGenerator):
             "recon": self.recon_weight * (recon - real).abs().mean(),
             "kl": self.kl_weight * kl,
         }
-        # D sees half reconstructions, half samples of the prior (z is N(0, I)).
-        half = real.shape[0] // 2
-        fake = torch.cat([recon[:half], self(z[half:])])
+        # D sees reconstructions and samples of the prior (z is N(0, I)), prior_fraction of them.
+        n_recon = real.shape[0] - round(real.shape[0] * self.prior_fraction)
+        if n_recon == real.shape[0]:
+            return recon, losses
+        fake = torch.cat([recon[:n_recon], self(z[n_recon:])])
         return fake, losses
