@@ -52,6 +52,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--study-minutes", type=float, default=None)
     ap.add_argument("--study-command", default="time ganscope study --profile quick --out DIR")
+    ap.add_argument(
+        "--study-machine", default="the idle 2-core machine", help="what else ran beside it"
+    )
     args = ap.parse_args()
     lines = [
         "# The shipped zoo's quality (`benchmarks/zoo_quality.py`)",
@@ -66,7 +69,7 @@ def main() -> None:
     if args.study_minutes is not None:
         lines += [
             "",
-            f"Quick study wall time: {args.study_minutes:.1f} minutes on the idle 2-core machine "
+            f"Quick study wall time: {args.study_minutes:.1f} minutes on {args.study_machine} "
             f"(`{args.study_command}`; issue 10 asks for at most 10).",
         ]
     (HERE / "RESULTS-zoo.md").write_text("\n".join(lines) + "\n")

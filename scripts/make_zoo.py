@@ -124,8 +124,13 @@ def plan(steps: int) -> list[Entry]:
         for u in ("blur", "transposed")
     ]
     out += [
-        Entry(f"vae-{u}", "vae", u, steps * 3 // 2 if u == "transposed" else steps,
-              settings=dict(VAE_RECIPE))  # fmt: skip
+        Entry(
+            f"vae-{u}",
+            "vae",
+            u,
+            steps * 3 // 2 if u == "transposed" else steps,
+            settings=dict(VAE_RECIPE),
+        )
         for u in ("transposed", "nearest")
     ]
     # The scene generator of GAN Paint and "seeing": the recipe it was trained with (hinge loss,
