@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from ganscope.detectors import load_detector
 
@@ -28,11 +29,32 @@ def build(tmp_path_factory):
     return mod, root
 
 
+def test_a_new_threshold_target_reuses_the_cached_network_and_recalibrates_it(build):
+    mod, root = build
+    photos = mod.photos(mod.Plan(debian=False))
+    base = mod.Plan(debian=False)
+    key = mod.data_key(base, photos)
+    assert mod.data_key(mod.Plan(debian=False, target_fpr=0.2), photos) == key
+    assert mod.data_key(mod.Plan(debian=False, epochs=3), photos) != key
+    # The tiny build's cached network, recalibrated to call at most 20% of calibration reals fake.
+    (folder,) = (root / "w" / "models").iterdir()
+    cached = load_detector(folder / "all")
+    calib = mod.cached_items(root / "w", "calib", folder.name, make=None)
+    plan = mod.Plan(debian=False, target_fpr=0.2)
+    det = mod.train(root / "w", "all", (calib, calib), plan, folder.name)
+    assert det.target_fpr == 0.2
+    for a, b in zip(det.network_.parameters(), cached.network_.parameters(), strict=True):
+        assert torch.equal(a, b)  # loaded, not retrained
+    reals = np.stack([im for im, y in zip(calib.images, calib.labels, strict=True) if y == 0])
+    p_real = det.predict_proba(mod.to_float(reals))[:, 1]
+    assert (p_real >= det.threshold_).mean() <= 0.2 + 1e-9
+
+
 def test_writes_a_tiled_calibrated_detector_with_its_card(build):
     mod, root = build
     det = load_detector(root / "out")
     assert det.get_params()["eval_crop"] == "tiles" and det.threshold_ >= 0.5
-    assert det.get_params()["target_fpr"] == 0.05 and det.temperature_ > 0
+    assert det.get_params()["target_fpr"] == 0.03 and det.temperature_ > 0
     card = (root / "out" / "MODEL_CARD.md").read_text()
     assert f"Decision threshold {det.threshold_:.3f}" in card
     for heading in ("## Training data", "### Per source", "### Per image size", "### Per JPEG"):
