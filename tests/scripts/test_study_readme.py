@@ -1,4 +1,4 @@
-"""scripts/study_readme.py: the README's study tables from results.json."""
+"""scripts/study_readme.py and scripts/lofo_probe.py: small helper scripts behind README numbers."""
 
 from __future__ import annotations
 
@@ -53,3 +53,14 @@ def test_prints_tables_of_a_results_file_and_refuses_a_missing_one(mod, tmp_path
     assert "this run: 2.0 minutes; generators: a, b" in out
     assert mod.main([str(tmp_path / "none")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_lofo_probe_refuses_a_folder_without_a_build(tmp_path, capsys):
+    path = SCRIPT.parent / "lofo_probe.py"
+    spec = importlib.util.spec_from_file_location("lofo_probe", path)
+    probe = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = probe
+    spec.loader.exec_module(probe)
+    assert probe.main(["--work", str(tmp_path)]) == 2
+    assert "no finished build" in capsys.readouterr().err
+    assert probe.auc([0.1, 0.2], [0.3, 0.15]) == 0.75
