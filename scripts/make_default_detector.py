@@ -142,7 +142,9 @@ class Plan:
     and called fewer held-out photos fake (4% of unseen 32 px crops), but caught fewer fakes at
     its threshold (78% at 64 px against 92%), lost JPEG robustness (AP 0.78 at quality 50 against
     0.84), did worse with the DCGANs left out (AP 0.85 against 0.88) and missed the ECE bar
-    (0.052), so it was not shipped (issue 11's note)."""
+    (0.052), so it was not shipped. A full build with 9000 gave 0.64-0.71, no better than 3000:
+    single leave-one-out trainings vary between runs more than the probe suggests (issue 11's
+    note)."""
     resize_prob: float = 0.1
     epochs: int = 12
     patience: int = 3
