@@ -66,6 +66,46 @@ def test_cnn_chance_on_identical_sources(identical_train, identical_test):
     assert abs(average_precision(yt, det.predict_proba(Xt)[:, 1]) - 0.5) < 0.12
 
 
+def test_given_validation_data_early_stops_and_calibrates_on_it(train_set, test_set):
+    X, y = train_set
+    Xv, yv = test_set
+    settings = dict(FAST, epochs=3, patience=5, calibrate="temperature")
+    det = CNNDetector(input="rgb", **settings).fit(X, y, validation=(Xv, yv))
+    assert det.n_train_ == len(y) and det.n_val_ == len(yv)  # every training image trains
+    # The kept epoch is the one with the lowest loss on the given data, and calibrating on the
+    # same data again changes nothing.
+    losses = [h["val_loss"] for h in det.history_]
+    assert det.best_epoch_ == 1 + int(np.argmin(losses))
+    t, thr = det.temperature_, det.threshold_
+    det.calibrate_on(Xv, yv)
+    assert det.temperature_ == pytest.approx(t) and det.threshold_ == pytest.approx(thr)
+    logits = det._logits(det.network_, torch.as_tensor(Xv).float(), torch.device("cpu"))
+    target = torch.as_tensor(yv).float()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    assert float(loss) == pytest.approx(min(losses), rel=1e-5)
+    with pytest.raises(GanscopeError, match="must match"):
+        CNNDetector(input="rgb", **settings).fit(X, y, validation=(Xv[:, :, :30, :30], yv))
+
+
+def test_sample_weight_scales_each_image_in_the_loss(train_set):
+    X, y = train_set
+    settings = dict(FAST, epochs=2, val_fraction=0.0)
+    plain = CNNDetector(input="rgb", **settings).fit(X, y).predict_proba(X)
+    # Equal weights are normalized to 1: exactly the unweighted training.
+    same = CNNDetector(input="rgb", **settings).fit(X, y, sample_weight=np.full(len(y), 3.0))
+    np.testing.assert_array_equal(same.predict_proba(X), plain)
+    # Weighting one class up pulls P(fake) towards it.
+    mean_p = {}
+    for cls in (0, 1):
+        w = np.where(np.asarray(y) == cls, 20.0, 1.0)
+        det = CNNDetector(input="rgb", **settings).fit(X, y, sample_weight=w)
+        mean_p[cls] = det.predict_proba(X)[:, 1].mean()
+    assert mean_p[1] > mean_p[0] + 0.1
+    for bad in (np.ones(len(y) - 1), np.full(len(y), -1.0), np.zeros(len(y))):
+        with pytest.raises(GanscopeError, match="sample_weight"):
+            CNNDetector(input="rgb", **settings).fit(X, y, sample_weight=bad)
+
+
 def test_same_seed_same_model(train_set):
     X, y = train_set
     settings = dict(FAST, epochs=1)

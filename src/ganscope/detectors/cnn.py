@@ -134,7 +134,8 @@ class CNNDetector(BaseDetector):
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
         batch_size: images per step (training and scoring).
-        val_fraction: fraction of each class held out for early stopping and calibration.
+        val_fraction: fraction of each class held out for early stopping and calibration
+            (none when ``fit`` is given ``validation`` data).
         patience: epochs without validation improvement before stopping; ``None``: a quarter
             of the epochs, at least 5.
         weights: optional foreign weights file (e.g. CNNDetection's ``blur_jpg_prob0.5.pth``)
@@ -321,8 +322,23 @@ class CNNDetector(BaseDetector):
             self.input_std_ = torch.ones(3)
 
     # -- estimator API ------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> CNNDetector:
-        """Train on images ``X (N, 3, H, W)`` in [0, 1] (one size, each side >= crop), ``y``."""
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        validation: tuple[Any, Any] | None = None,
+    ) -> CNNDetector:
+        """Train on images ``X (N, 3, H, W)`` in [0, 1] (one size, each side >= crop), ``y``.
+
+        ``sample_weight``: ``(N,)`` non-negative weights of the training loss (e.g. to give every
+        source of fakes the same say whatever its count); the validation loss is unweighted.
+
+        ``validation``: images and labels ``(X_val, y_val)`` for early stopping and calibration
+        instead of a random ``val_fraction`` split of ``X`` (which then all trains). Give it data
+        whose content the training images do not share (other regions of the photos): a random
+        split shares the content, so its loss rewards memorising it and stops too early."""
         self._check_settings()
         x = as_images(X).cpu()
         yy = as_labels(y, x.shape[0])
@@ -335,14 +351,36 @@ class CNNDetector(BaseDetector):
         self.crop_ = int(crop)
         device = resolve_device(self.device)
         gen = torch.Generator().manual_seed(self.seed)
-        train_idx, val_idx = _stratified_split(yy, self.val_fraction, gen)
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if weights.shape[0] != x.shape[0] or not np.isfinite(weights).all() or \
+                    (weights < 0).any() or weights.sum() <= 0:  # fmt: skip
+                raise GanscopeError(
+                    f"sample_weight must be {x.shape[0]} finite weights >= 0, not all zero"
+                )
+        if validation is not None:
+            x_val = as_images(validation[0]).cpu()
+            y_val = as_labels(validation[1], x_val.shape[0])
+            if x_val.shape[1:] != x.shape[1:]:
+                raise GanscopeError(
+                    f"validation images are {tuple(x_val.shape[1:])}, training images "
+                    f"{tuple(x.shape[1:])}: they must match"
+                )
+            n = x.shape[0]
+            x, yy = torch.cat([x, x_val]), np.concatenate([yy, y_val])
+            if weights is not None:
+                weights = np.concatenate([weights, np.zeros(len(y_val))])
+            train_idx, val_idx = np.arange(n), np.arange(n, n + x_val.shape[0])
+        else:
+            train_idx, val_idx = _stratified_split(yy, self.val_fraction, gen)
         self._input_stats(x[torch.from_numpy(train_idx)])
         self._resolve_budget(train_idx.size)
         net = self._build_network().to(device)
         self.history_: list[dict[str, float]] = []
         self.best_epoch_ = 0
         if self.epochs_ > 0:
-            self._train(net, x, yy, train_idx, val_idx, gen, device)
+            self._train(net, x, yy, train_idx, val_idx, gen, device, weights)
         net.eval()
         if self.epochs_ == 0:  # nothing was trained on the images: calibrate on all of them
             val_idx = np.arange(len(yy))
@@ -394,9 +432,12 @@ class CNNDetector(BaseDetector):
         val_idx: np.ndarray,
         gen: torch.Generator,
         device: torch.device,
+        weights: np.ndarray | None = None,
     ) -> None:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         yt = torch.from_numpy(y).float()
+        if weights is not None:  # mean 1 over the training images: the loss keeps its scale
+            wt = torch.from_numpy(weights / weights[train_idx].mean()).float()
         x_val, y_val = x[torch.from_numpy(val_idx)], yt[torch.from_numpy(val_idx)]
         best_loss, best_state, wait = math.inf, None, 0
         steps_per_epoch = math.ceil(train_idx.size / self.batch_size)
@@ -412,7 +453,10 @@ class CNNDetector(BaseDetector):
                         continue
                     xb = self._augment_batch(x[idx], gen)
                     logits = net(self._prepare(xb.to(device)))
-                    loss = F.binary_cross_entropy_with_logits(logits, yt[idx].to(device))
+                    loss = F.binary_cross_entropy_with_logits(
+                        logits, yt[idx].to(device), weight=None if weights is None else
+                        wt[idx].to(device)
+                    )  # fmt: skip
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
