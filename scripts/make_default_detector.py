@@ -594,6 +594,13 @@ def train(
     return det
 
 
+def family_weights(families: np.ndarray) -> np.ndarray:
+    """Loss weights that give every family (its fakes and their reals) the same total weight,
+    whatever its count; mean 1."""
+    names, inverse, counts = np.unique(families, return_inverse=True, return_counts=True)
+    return len(families) / (len(names) * counts[inverse])
+
+
 def jpeg(arr: np.ndarray, quality: int) -> np.ndarray:
     out = np.empty_like(arr)
     for i, a in enumerate(arr):
@@ -686,22 +693,27 @@ def lofo(
     items = data[0]
     fams = sorted(set(items.families))
     out = {}
-    zoo_fam = {
-        k: ("autoencoder" if v in ("vae", "autoencoder") else v)
-        for k, v in tests["zoo_families"].items()
-    }
     for fam in fams:
         keep = np.asarray(items.families) != fam
         if not (np.asarray(items.labels)[keep] == 1).any():
             continue  # nothing fake would be left to learn from
         det = train(work, f"without-{fam}", data, plan, key, without=fam)
-        names = {n for n, f in zoo_fam.items() if f == fam}
-        if fam == "autoencoder":
-            names |= {f"aligned-{u}" for u in plan.upsamplers}
-        if fam == "simulated":
-            names |= {"simulated"}
-        out[fam] = evaluate(det, tests, plan, only=names)
+        out[fam] = evaluate(det, tests, plan, only=family_sources(fam, tests, plan))
     return out
+
+
+def family_sources(family: str, tests: dict[str, Any], plan: Plan) -> set[str]:
+    """The names of the test sets of fakes of ``family``."""
+    names = {
+        n
+        for n, f in tests["zoo_families"].items()
+        if ("autoencoder" if f in ("vae", "autoencoder") else f) == family
+    }
+    if family == "autoencoder":
+        names |= {f"aligned-{u}" for u in plan.upsamplers}
+    if family == "simulated":
+        names |= {"simulated"}
+    return names
 
 
 # -- model card -----------------------------------------------------------------------------------
