@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "study_readme.py"
@@ -63,4 +64,8 @@ def test_lofo_probe_refuses_a_folder_without_a_build(tmp_path, capsys):
     spec.loader.exec_module(probe)
     assert probe.main(["--work", str(tmp_path)]) == 2
     assert "no finished build" in capsys.readouterr().err
-    assert probe.auc([0.1, 0.2], [0.3, 0.15]) == 0.75
+    # Family weights: every family the same total weight, mean 1.
+    fams = np.array(["dcgan"] * 6 + ["simulated"] * 2 + ["stylegan2"] * 4)
+    w = probe.build.family_weights(fams)
+    assert w.mean() == pytest.approx(1.0)
+    assert {round(w[fams == f].sum(), 9) for f in set(fams)} == {4.0}
