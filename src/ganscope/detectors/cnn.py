@@ -338,7 +338,7 @@ class CNNDetector(BaseDetector):
         ``validation``: images and labels ``(X_val, y_val)`` for early stopping and calibration
         instead of a random ``val_fraction`` split of ``X`` (which then all trains). Give it data
         whose content the training images do not share (other regions of the photos): a random
-        split shares the content, so its loss rewards memorising it and stops too early."""
+        split shares the content, so its loss and calibration are optimistic."""
         self._check_settings()
         x = as_images(X).cpu()
         yy = as_labels(y, x.shape[0])
@@ -437,6 +437,8 @@ class CNNDetector(BaseDetector):
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         yt = torch.from_numpy(y).float()
         if weights is not None:  # mean 1 over the training images: the loss keeps its scale
+            if weights[train_idx].sum() <= 0:
+                raise GanscopeError("sample_weight is zero for every training image")
             wt = torch.from_numpy(weights / weights[train_idx].mean()).float()
         x_val, y_val = x[torch.from_numpy(val_idx)], yt[torch.from_numpy(val_idx)]
         best_loss, best_state, wait = math.inf, None, 0
