@@ -13,6 +13,7 @@ cores, where a full build with its four leave-one-out models takes twenty. Varia
 - ``--extra-simulated N``: N more simulated up-sampling pairs (``Plan.simulated``'s choice);
 - ``--weighting family``: every family gets the same weight in the loss (``Plan.weighting``);
 - ``--validation calib``: early stopping on the calibration strip instead of a random split;
+- ``--antialias``: Zhang (ICML 2019)'s BlurPool before every subsampling of the network;
 - ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP).
 
 Printed per seed, then averaged: AP (balanced draw, chance 0.5) of each held-out source at its
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weighting", choices=("none", "family"), default="none")
     ap.add_argument("--validation", choices=("split", "calib"), default="split")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--antialias", action="store_true", help="BlurPool before every subsampling")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         t0 = time.time()
         det = CNNDetector(
-            **{**build.DETECTOR_SETTINGS, "seed": seed},
+            **{**build.DETECTOR_SETTINGS, "seed": seed, "antialias": args.antialias},
             target_fpr=plan.target_fpr,
             epochs=plan.epochs,
             patience=plan.patience,
