@@ -39,12 +39,6 @@ import make_default_detector as build
 FAMILIES = ("autoencoder", "dcgan", "simulated", "stylegan2", "none")
 
 
-def subset(items: build.Items, without: str) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    idx = np.flatnonzero(np.asarray(items.families) != without)
-    x = build.to_float(np.stack([items.images[i] for i in idx]))
-    return x, np.asarray(items.labels)[idx], np.asarray(items.families)[idx]
-
-
 def extra_simulated(photos: list, n: int, plan: build.Plan) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
     regions, _ = build.real_regions(photos, build.ALIGNED_REGION, n, "train", rng)
@@ -113,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no finished build of the current plan in {args.work}", file=sys.stderr)
         return 2
     items = build.cached_items(args.work, "train", key, None)
-    x, y, fams = subset(items, args.without)
+    x, y, fams = build.without_family(items, args.without)
     if args.extra_simulated:
         xs, ys = extra_simulated(photos, args.extra_simulated, plan)
         x, y = torch.cat([x, build.to_float(xs)]), np.r_[y, ys]
         fams = np.r_[fams, np.full(len(ys), "simulated")]
-    x_cal, y_cal, _ = subset(build.cached_items(args.work, "calib", key, None), args.without)
+    calib = build.cached_items(args.work, "calib", key, None)
+    x_cal, y_cal, _ = build.without_family(calib, args.without)
     tests = build.test_sets(args.work, plan, photos, {}, key)
     only = None if args.without == "none" else build.family_sources(args.without, tests, plan)
     eval_plan = plan if args.without == "none" else replace(plan, jpeg_qualities=())

@@ -558,6 +558,13 @@ def test_sets(
 
 
 # -- training and evaluation ----------------------------------------------------------------------
+def without_family(items: Items, family: str | None) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Images (float), labels and families of the items not of ``family`` (all for ``None``)."""
+    idx = np.flatnonzero(np.asarray(items.families) != family)
+    x = to_float(np.stack([items.images[i] for i in idx]))
+    return x, np.asarray(items.labels)[idx], np.asarray(items.families)[idx]
+
+
 def train(
     work: Path,
     name: str,
@@ -573,17 +580,13 @@ def train(
     (early stopping reads the validation loss), so changing it retrains nothing."""
     from ganscope.detectors import CNNDetector, load_detector, save_detector
 
-    def arrays(items: Items) -> tuple[torch.Tensor, np.ndarray]:
-        idx = np.flatnonzero(np.asarray(items.families) != without)
-        return to_float(np.stack([items.images[i] for i in idx])), np.asarray(items.labels)[idx]
-
     folder = work / "models" / key / (name if seed == 0 else f"{name}-seed{seed}")
-    x_cal, y_cal = arrays(data[1])
+    x_cal, y_cal, _ = without_family(data[1], without)
     if (folder / "config.json").exists():
         det = load_detector(folder)
         det.target_fpr = plan.target_fpr
         return det.calibrate_on(x_cal, y_cal)
-    x, y = arrays(data[0])
+    x, y, _ = without_family(data[0], without)
     t0 = time.time()
     det = CNNDetector(
         **{**DETECTOR_SETTINGS, "seed": seed},
