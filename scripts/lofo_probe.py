@@ -14,6 +14,7 @@ cores, where a full build with its four leave-one-out models takes twenty. Varia
 - ``--weighting family``: every family gets the same weight in the loss (``Plan.weighting``);
 - ``--validation calib``: early stopping on the calibration strip instead of a random split;
 - ``--antialias``: Zhang (ICML 2019)'s BlurPool before every subsampling of the network;
+- ``--set KEY=VALUE ...``: any of the build's detector settings (``jpeg_prob=0.2``);
 - ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP).
 
 Printed per seed, then averaged: AP (balanced draw, chance 0.5) of each held-out source at its
@@ -24,6 +25,8 @@ reals called fake at the threshold, and AP after JPEG quality 50.
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 import sys
 import time
 from dataclasses import replace
@@ -48,6 +51,29 @@ def extra_simulated(photos: list, n: int, plan: build.Plan) -> tuple[np.ndarray,
         for arr in (regions, fakes)
     ]
     return np.concatenate(pairs), np.r_[np.zeros(n, int), np.ones(n, int)]
+
+
+def settings_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["jpeg_prob=0.2", "input=rgb"]`` -> ``{"jpeg_prob": 0.2, "input": "rgb"}``: values are
+    read as JSON when they parse (numbers, lists), else kept as strings; keys must be
+    :class:`~ganscope.detectors.CNNDetector` settings."""
+    from ganscope.detectors import CNNDetector
+
+    known = [k for k in inspect.signature(CNNDetector).parameters if k not in ("seed", "weights")]
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in known:
+            raise ValueError(
+                f"--set takes KEY=VALUE with KEY one of {', '.join(known)}; got {pair!r}"
+            )
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+        if isinstance(out[key], list):
+            out[key] = tuple(out[key])
+    return out
 
 
 class Ensemble:
@@ -94,8 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", choices=("split", "calib"), default="split")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--antialias", action="store_true", help="BlurPool before every subsampling")
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override detector settings, e.g. jpeg_prob=0.2 input=rgb (values read as JSON)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    try:
+        overrides = settings_overrides(args.set)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads)
     from ganscope.detectors import CNNDetector
 
@@ -120,12 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     rows, members = [], []
     for seed in args.seeds:
         t0 = time.time()
-        det = CNNDetector(
-            **{**build.DETECTOR_SETTINGS, "seed": seed, "antialias": args.antialias},
-            target_fpr=plan.target_fpr,
-            epochs=plan.epochs,
-            patience=plan.patience,
-        ).fit(
+        settings = {
+            **build.DETECTOR_SETTINGS,
+            "target_fpr": plan.target_fpr,
+            "epochs": plan.epochs,
+            "patience": plan.patience,
+            "antialias": args.antialias,
+            **overrides,
+        }
+        det = CNNDetector(**{**settings, "seed": seed}).fit(
             x,
             y,
             sample_weight=build.family_weights(fams) if args.weighting == "family" else None,

@@ -417,24 +417,37 @@ def real_regions(
     return np.stack(pieces), names
 
 
+TRAINING_FIELDS = ("epochs", "patience")
+"""Plan fields that change the detectors' weights but not the data (:func:`model_key`)."""
+
+
 def data_key(plan: Plan, photos_: list[Photo]) -> str:
-    """What the cached data sets and models depend on: the plan, the photos, the shipped zoo and
-    the detector settings. A cache made under another key is rebuilt, never reused. The
-    threshold's target is left out: it changes no data and no weights (:func:`train`)."""
-    weights_plan = {k: v for k, v in asdict(plan).items() if k not in ("target_fpr", "lofo_seeds")}
-    blob = json.dumps(
+    """What the cached data sets depend on: the plan's data fields, the photos, the shipped zoo,
+    the re-rendering autoencoders' recipe and the crop size. A cache made under another key is
+    rebuilt, never reused. The detector's settings are not part of it (:func:`model_key`): a
+    change of augmentation or schedule retrains the models on the same data."""
+    skip = ("target_fpr", "lofo_seeds", *TRAINING_FIELDS)
+    data_plan = {k: v for k, v in asdict(plan).items() if k not in skip}
+    return _digest(
         [
-            weights_plan,
+            data_plan,
             [asdict(p) for p in photos_],
             zoo_generators(),
-            DETECTOR_SETTINGS,
             ALIGNED_SETTINGS,
-            [TEST_FRACTION, CALIB_FRACTION, SECOND_DECODER],
-        ],
-        sort_keys=True,
-        default=str,
+            [TEST_FRACTION, CALIB_FRACTION, SECOND_DECODER, TILE],
+        ]
     )
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def model_key(plan: Plan, data: str) -> str:
+    """What the cached detectors depend on: the data (its :func:`data_key`), the detector
+    settings and the epoch budget. The threshold's target and the LOFO seeds are left out: the
+    target changes no weights (:func:`train`), and each seed has its own model folder."""
+    return _digest([data, DETECTOR_SETTINGS, {k: getattr(plan, k) for k in TRAINING_FIELDS}])
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def cached_arrays(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
@@ -947,6 +960,8 @@ def main(argv: list[str] | None = None) -> int:
     items = training_items(args.work, plan, photos_, aligned, key)
     calib = calibration_items(args.work, plan, photos_, aligned, key)
     tests = test_sets(args.work, plan, photos_, aligned, key)
+    data_minutes = spent_minutes(args.work / f"minutes-{key}.json", t0)
+    t0, key = time.time(), model_key(plan, key)
     det = train(args.work, "all", (items, calib), plan, key)
     evaluation = evaluate(det, tests, plan)
     report = {
@@ -980,16 +995,22 @@ def main(argv: list[str] | None = None) -> int:
         "n_calibration": len(calib.labels),
         "lofo": lofo(args.work, (items, calib), tests, plan, key) if plan.lofo else {},
     }
-    # A resumed build adds up the time of every run under this key; the re-rendering autoencoders
-    # are cached apart (their own recipe) and counted when this run trained them.
-    spent = args.work / f"minutes-{key}.json"
-    before = json.loads(spent.read_text())["minutes"] if spent.exists() else 0.0
-    report["minutes_this_run"] = (time.time() - t0) / 60
-    report["minutes"] = before + report["minutes_this_run"]
-    spent.write_text(json.dumps({"minutes": report["minutes"]}))
+    # The build's time from scratch: the data's (every run under its data key, re-rendering
+    # autoencoders included when this run trained them) and the models' (every run under the
+    # model key).
+    report["minutes"] = data_minutes + spent_minutes(args.work / f"minutes-{key}.json", t0)
     write_detector(det, report, args.out)
     print(f"default detector written to {args.out} in {report['minutes']:.1f} min")
     return 0
+
+
+def spent_minutes(path: Path, t0: float) -> float:
+    """The minutes recorded in ``path`` plus those since ``t0``, written back: a resumed build
+    adds up the time of all its runs."""
+    before = json.loads(path.read_text())["minutes"] if path.exists() else 0.0
+    total = before + (time.time() - t0) / 60
+    path.write_text(json.dumps({"minutes": total}))
+    return total
 
 
 def write_detector(det: Any, report: dict[str, Any], out: Path) -> None:

@@ -11,6 +11,7 @@ from ganscope.detectors import (
     CNNDetector,
     cnn_input,
     load_detector,
+    lr_factor,
     npr_residual,
     resnet50,
     resnet_small,
@@ -106,6 +107,37 @@ def test_sample_weight_scales_each_image_in_the_loss(train_set):
             CNNDetector(input="rgb", **settings).fit(X, y, sample_weight=bad)
 
 
+def test_lr_factor_cosine_and_constant():
+    assert [lr_factor("constant", i, 10) for i in (0, 5, 10)] == [1.0, 1.0, 1.0]
+    assert lr_factor("cosine", 0, 10) == 1.0
+    assert lr_factor("cosine", 5, 10) == pytest.approx(0.5, abs=1e-15)
+    assert lr_factor("cosine", 10, 10) == pytest.approx(0.0, abs=1e-15)
+    assert lr_factor("cosine", 12, 10) == pytest.approx(0.0, abs=1e-15)  # never negative
+    assert lr_factor("cosine", 3, 0) == 1.0  # no steps planned: the base rate
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_each_optimizer_step_uses_the_scheduled_lr(train_set, monkeypatch, schedule):
+    X, y = train_set
+    seen = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    settings = dict(FAST, epochs=2, patience=5, lr=0.01, lr_schedule=schedule)
+    det = CNNDetector(input="rgb", blur_prob=0.0, jpeg_prob=0.0, **settings).fit(X, y)
+    per_epoch = -(-det.n_train_ // FAST["batch_size"])
+    assert len(seen) == 2 * per_epoch
+    expected = [0.01 * lr_factor(schedule, i, 2 * per_epoch) for i in range(len(seen))]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+    if schedule == "cosine":
+        assert seen[0] == 0.01 and np.all(np.diff(seen) < 0)  # decays at every step
+    assert det.get_params()["lr_schedule"] == schedule
+
+
 def test_same_seed_same_model(train_set):
     X, y = train_set
     settings = dict(FAST, epochs=1)
@@ -145,6 +177,7 @@ def test_bad_settings_raise(train_set):
         dict(jpeg_quality=(0, 100)),
         dict(crop=64),
         dict(eval_crop="corner"),
+        dict(lr_schedule="step"),
     ):
         with pytest.raises(GanscopeError):
             CNNDetector(**{**FAST, **bad}).fit(X, y)

@@ -29,17 +29,25 @@ def build(tmp_path_factory):
     return mod, root
 
 
-def test_a_new_threshold_target_reuses_the_cached_network_and_recalibrates_it(build):
+def test_a_new_threshold_target_reuses_the_cached_network_and_recalibrates_it(build, monkeypatch):
     mod, root = build
     photos = mod.photos(mod.Plan(debian=False))
     base = mod.Plan(debian=False)
     key = mod.data_key(base, photos)
     assert mod.data_key(mod.Plan(debian=False, target_fpr=0.2), photos) == key
-    assert mod.data_key(mod.Plan(debian=False, epochs=3), photos) != key
+    # The epoch budget and the detector's settings retrain the models on the same data.
+    assert mod.data_key(mod.Plan(debian=False, epochs=3), photos) == key
+    assert mod.data_key(mod.Plan(debian=False, simulated=5), photos) != key
+    model = mod.model_key(base, key)
+    assert mod.model_key(mod.Plan(debian=False, target_fpr=0.2), key) == model
+    assert mod.model_key(mod.Plan(debian=False, epochs=3), key) != model
+    monkeypatch.setitem(mod.DETECTOR_SETTINGS, "jpeg_prob", 0.0)
+    assert mod.model_key(base, key) != model
     # The tiny build's cached network, recalibrated to call at most 20% of calibration reals fake.
     (folder,) = (root / "w" / "models").iterdir()
     cached = load_detector(folder / "all")
-    calib = mod.cached_items(root / "w", "calib", folder.name, make=None)
+    tiny_key = mod.load_arrays(root / "w" / "calib.safetensors")[1]["key"]
+    calib = mod.cached_items(root / "w", "calib", tiny_key, make=None)
     plan = mod.Plan(debian=False, target_fpr=0.2)
     det = mod.train(root / "w", "all", (calib, calib), plan, folder.name)
     assert det.target_fpr == 0.2

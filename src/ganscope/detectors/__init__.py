@@ -39,7 +39,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "training_methods",
     ),
     "inputs": ("CNN_INPUTS", "cnn_input", "npr_residual"),
-    "cnn": ("CNNDetector",),
+    "cnn": ("CNNDetector", "LR_SCHEDULES", "lr_factor"),
     "inference": (
         "common_size",
         "evaluate_detector",

@@ -52,6 +52,19 @@ MIN_TRAINING_STEPS = 500
 """``epochs=None`` trains for at least this many optimizer steps (at least 20 epochs, at most
 100): on a few hundred images 20 epochs are only ~150 steps, too few to learn anything."""
 
+LR_SCHEDULES = ("constant", "cosine")
+"""How the learning rate moves over training: ``constant``, or ``cosine`` (Loshchilov & Hutter,
+"SGDR", ICLR 2017, without restarts): from ``lr`` down to 0 at the last step of ``epochs``."""
+
+
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """The multiple of the base learning rate for optimizer step ``step`` (from 0) of
+    ``total_steps``: 1 for ``constant``; ``(1 + cos(pi * step / total_steps)) / 2`` for
+    ``cosine``."""
+    if schedule == "constant" or total_steps <= 0:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
 
 def _stratified_split(
     y: np.ndarray, fraction: float, generator: torch.Generator
@@ -132,6 +145,8 @@ class CNNDetector(BaseDetector):
             :data:`MIN_TRAINING_STEPS` steps, 20 to 100 (0 with ``weights``: keep the weights as
             they are and only calibrate the threshold, on all of ``X``).
         lr: Adam learning rate.
+        lr_schedule: ``constant`` or ``cosine`` decay to 0 over ``epochs``
+            (:data:`LR_SCHEDULES`); early stopping still applies.
         weight_decay: Adam weight decay.
         batch_size: images per step (training and scoring).
         val_fraction: fraction of each class held out for early stopping and calibration
@@ -176,6 +191,7 @@ class CNNDetector(BaseDetector):
         flip: bool = True,
         epochs: int | None = None,
         lr: float = 1e-3,
+        lr_schedule: str = "constant",
         weight_decay: float = 0.0,
         batch_size: int = 32,
         val_fraction: float = 0.2,
@@ -199,6 +215,7 @@ class CNNDetector(BaseDetector):
         self.flip = flip
         self.epochs = epochs
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.val_fraction = val_fraction
@@ -250,6 +267,10 @@ class CNNDetector(BaseDetector):
             )
         if self.patience is not None and self.patience < 1:
             raise GanscopeError("patience must be >= 1")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise GanscopeError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}"
+            )
 
     def _build_network(self) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
@@ -443,6 +464,7 @@ class CNNDetector(BaseDetector):
         x_val, y_val = x[torch.from_numpy(val_idx)], yt[torch.from_numpy(val_idx)]
         best_loss, best_state, wait = math.inf, None, 0
         steps_per_epoch = math.ceil(train_idx.size / self.batch_size)
+        total_steps, step = self.epochs_ * steps_per_epoch, 0
         with progress_bar(self.epochs_ * steps_per_epoch, "training") as bar:
             for epoch in range(1, self.epochs_ + 1):
                 net.train()
@@ -461,7 +483,10 @@ class CNNDetector(BaseDetector):
                     )  # fmt: skip
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
+                    for group in opt.param_groups:
+                        group["lr"] = self.lr * lr_factor(self.lr_schedule, step, total_steps)
                     opt.step()
+                    step += 1
                     total += loss.item() * idx.numel()
                     count += idx.numel()
                     bar.advance(1, epoch=epoch, loss=loss.item())
