@@ -116,7 +116,7 @@ def test_odd_tiles_are_refused(train_set):
 
 def test_unknown_calibration_is_refused(train_set):
     with pytest.raises(GanscopeError, match="calibrate"):
-        CNNDetector(calibrate="platt", **FAST).fit(*train_set)
+        CNNDetector(calibrate="isotonic", **FAST).fit(*train_set)
 
 
 def test_target_fpr_raises_the_threshold_on_validation_reals(train_set):
@@ -143,6 +143,28 @@ def test_target_fpr_needs_temperature(train_set):
         CNNDetector(calibrate="threshold", target_fpr=0.05, **FAST).fit(X, y)
     with pytest.raises(GanscopeError, match="target_fpr"):
         CNNDetector(calibrate="temperature", target_fpr=1.5, **FAST).fit(X, y)
+
+
+def test_platt_calibration_fits_temperature_and_bias_and_survives_saving(
+    train_set, test_set, tmp_path
+):
+    from ganscope.detectors import load_detector, save_detector
+    from ganscope.metrics import fit_platt
+
+    X, y = train_set
+    Xt, yt = test_set
+    det = CNNDetector(eval_crop="tiles", calibrate="platt", target_fpr=0.1, **FAST).fit(X, y)
+    logits = det._logits(det.network_, Xt, torch.device("cpu")).double().numpy()
+    det.calibrate_on(Xt, yt)
+    t, b = fit_platt(np.asarray(yt), logits)
+    assert (det.temperature_, det.bias_) == (pytest.approx(t), pytest.approx(b))
+    p = det.predict_proba(Xt)[:, 1]
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(logits / t + b))), rtol=1e-6)
+    assert (p[np.asarray(yt) == 0] > det.threshold_).mean() <= 0.1 + 1e-9
+    save_detector(det, tmp_path / "platt")
+    again = load_detector(tmp_path / "platt")
+    assert again.bias_ == det.bias_
+    np.testing.assert_array_equal(again.predict_proba(Xt), det.predict_proba(Xt))
 
 
 def test_calibrate_on_held_out_data_refits_only_the_calibration(train_set, test_set):

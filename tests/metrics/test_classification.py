@@ -199,6 +199,30 @@ def test_fit_temperature_matches_scipy():
     assert fit_temperature(np.zeros(5), logits[:5]) == 1.0
 
 
+def test_fit_platt_matches_sklearn_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from ganscope.metrics import fit_platt, fit_temperature
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 600)
+    logits = (2 * y - 1) * 5.0 + 3.0 + rng.normal(0, 3, 600)  # over-confident and leaning fake
+    lr = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000).fit(logits[:, None], y)
+    t, b = fit_platt(y, logits)
+    assert 1 / t == pytest.approx(lr.coef_[0, 0], rel=1e-5)
+    assert b == pytest.approx(lr.intercept_[0], rel=1e-5) and b < 0  # pulls P(fake) down
+
+    def nll(z):
+        return np.mean(np.logaddexp(0, z) - z * y)
+
+    # Two parameters fit at least as well as the temperature alone.
+    assert nll(logits / t + b) <= nll(logits / fit_temperature(y, logits)) + 1e-12
+    assert fit_platt(np.ones(5), logits[:5]) == (1.0, 0.0)
+    # Logits unrelated to the labels: no slope, the base rate.
+    t0, b0 = fit_platt(np.r_[np.zeros(30), np.ones(10)], np.r_[np.ones(30), -np.ones(10)])
+    assert t0 == 50.0 and b0 == pytest.approx(np.log(10 / 30))
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_fpr_threshold_is_the_lowest_that_keeps_the_rate(seed):
     from ganscope.metrics import fpr_threshold

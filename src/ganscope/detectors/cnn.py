@@ -40,6 +40,7 @@ from ganscope.metrics.classification import (
     average_precision,
     calibrate_threshold,
     expected_calibration_error,
+    fit_platt,
     fit_temperature,
     fpr_threshold,
 )
@@ -110,7 +111,10 @@ class CNNDetector(BaseDetector):
     With ``calibrate="temperature"`` a temperature ``T`` is fitted instead (Guo et al., ICML
     2017): ``P(fake) = sigmoid(logit / T)`` minimizes the validation cross-entropy, so that a
     P(fake) of 0.8 means fake 8 times in 10 on data like the validation split, and the decision
-    threshold is 0.5. ``val_ece_`` is the expected calibration error there. ``target_fpr``
+    threshold is 0.5. ``calibrate="platt"`` fits a bias too (Platt scaling:
+    ``sigmoid(logit / T + b)``, :func:`ganscope.metrics.fit_platt`), for validation data on
+    which the network leans to one class as a whole. ``val_ece_`` is the expected calibration
+    error there. ``target_fpr``
     then raises the threshold, where needed, until at most that share of the validation reals
     is called fake: P(fake) keeps its calibrated meaning and the detector accuses only when it is
     sure enough (a Neyman-Pearson operating point, for users to whom a false accusation costs
@@ -161,7 +165,8 @@ class CNNDetector(BaseDetector):
     Attributes:
         network_: the trained :class:`~ganscope.detectors.networks.ResNet` (eval mode).
         threshold_: calibrated decision threshold on P(fake) (0.5 with ``temperature``).
-        temperature_: the logit temperature ``T`` (1.0 unless ``calibrate="temperature"``).
+        temperature_: the logit temperature ``T`` (1.0 with ``calibrate="threshold"``).
+        bias_: the logit bias ``b`` of ``calibrate="platt"`` (0.0 otherwise).
         val_ece_: expected calibration error of P(fake) on the validation split.
         crop_: the crop side used.
         input_mean_, input_std_: per-channel standardization of the ``fft``/``dct`` input
@@ -247,9 +252,11 @@ class CNNDetector(BaseDetector):
                 f"calibrate must be one of {', '.join(CALIBRATIONS)}, not {self.calibrate!r}"
             )
         if self.target_fpr is not None and (
-            self.calibrate != "temperature" or not 0 < self.target_fpr < 1
+            self.calibrate == "threshold" or not 0 < self.target_fpr < 1
         ):
-            raise GanscopeError("target_fpr needs calibrate='temperature' and a value in (0, 1)")
+            raise GanscopeError(
+                "target_fpr needs calibrate='temperature' or 'platt' and a value in (0, 1)"
+            )
         if not 0 <= self.blur_prob <= 1 or not 0 <= self.jpeg_prob <= 1:
             raise GanscopeError("blur_prob and jpeg_prob must be in [0, 1]")
         lo, hi = self.jpeg_quality
@@ -540,14 +547,16 @@ class CNNDetector(BaseDetector):
 
     def _calibrate_on(self, x: torch.Tensor, y: np.ndarray) -> None:
         self.val_ap_, self.val_chance_, self.val_ece_ = math.nan, math.nan, math.nan
-        self.temperature_, self.threshold_ = 1.0, 0.5
+        self.temperature_, self.bias_, self.threshold_ = 1.0, 0.0, 0.5
         if not y.size:
             return
         device = next(self.network_.parameters()).device
         logits = self._logits(self.network_, x, device).double()
         if self.calibrate == "temperature":
             self.temperature_ = fit_temperature(y, logits.numpy())
-        p = torch.sigmoid(logits / self.temperature_).numpy()
+        elif self.calibrate == "platt":
+            self.temperature_, self.bias_ = fit_platt(y, logits.numpy())
+        p = self._probability(logits)
         if self.calibrate == "threshold":
             self.threshold_ = calibrate_threshold(y, p)
         elif self.target_fpr is not None and (y == 0).any():
@@ -563,8 +572,12 @@ class CNNDetector(BaseDetector):
         x = as_images(X)
         device = next(self.network_.parameters()).device
         logits = self._logits(self.network_, x, device).double()
-        p = torch.sigmoid(logits / self.temperature_).numpy()
+        p = self._probability(logits)
         return np.column_stack([1.0 - p, p])
+
+    def _probability(self, logits: torch.Tensor) -> np.ndarray:
+        """Calibrated P(fake) of network logits: ``sigmoid(z / T + b)``."""
+        return torch.sigmoid(logits / self.temperature_ + self.bias_).numpy()
 
     @property
     def input_size(self) -> tuple[int, int] | None:
@@ -590,7 +603,7 @@ class CNNDetector(BaseDetector):
         det.crop_ = int(crop)
         det.input_mean_, det.input_std_ = torch.zeros(3), torch.ones(3)
         det.network_ = det._build_network().to(resolve_device(det.device)).eval()
-        det.threshold_, det.temperature_, det.val_ece_ = 0.5, 1.0, math.nan
+        det.threshold_, det.temperature_, det.bias_, det.val_ece_ = 0.5, 1.0, 0.0, math.nan
         det.history_, det.best_epoch_, det.n_train_, det.n_val_ = [], 0, 0, 0
         det.augment_, det.epochs_, det.patience_ = "none", 0, 0
         det.val_ap_, det.val_chance_ = math.nan, math.nan
@@ -615,6 +628,7 @@ class CNNDetector(BaseDetector):
             "val_ap": None if math.isnan(self.val_ap_) else self.val_ap_,
             "val_chance": None if math.isnan(self.val_chance_) else self.val_chance_,
             "temperature": self.temperature_,
+            "bias": self.bias_,
             "val_ece": None if math.isnan(self.val_ece_) else self.val_ece_,
         }
         return tensors, state
@@ -642,6 +656,7 @@ class CNNDetector(BaseDetector):
         self.val_ap_ = math.nan if val_ap is None else float(val_ap)
         self.val_chance_ = math.nan if val_chance is None else float(val_chance)
         self.temperature_ = float(state.get("temperature", 1.0))  # models before issue 11: 1
+        self.bias_ = float(state.get("bias", 0.0))  # models before Platt scaling: 0
         val_ece = state.get("val_ece")
         self.val_ece_ = math.nan if val_ece is None else float(val_ece)
         self.classes_ = np.array([0, 1])

@@ -21,9 +21,10 @@ EVAL_CROPS = ("center", "full", "tiles")
 """How a :class:`CNNDetector` views an image when scoring: its central crop, all of it at once,
 or the mean logit of crop-sized tiles covering every pixel (:mod:`ganscope.detectors.tiles`)."""
 
-CALIBRATIONS = ("threshold", "temperature")
+CALIBRATIONS = ("threshold", "temperature", "platt")
 """How a :class:`CNNDetector` turns validation scores into a decision rule: a balanced-accuracy
-threshold on P(fake), or a temperature on its logit with threshold 0.5."""
+threshold on P(fake), a temperature on its logit with threshold 0.5, or a temperature and a bias
+(Platt scaling) with threshold 0.5."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

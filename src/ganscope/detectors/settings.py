@@ -96,9 +96,10 @@ class TrainSettings:
         eval_crop: cnn: how an image is scored: center (the central crop), full (the whole image
             at once) or tiles (the mean logit of crop x crop tiles covering every pixel).
         calibrate: cnn: threshold (the balanced-accuracy threshold on the validation split) or
-            temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017).
-        target_fpr: cnn: with --calibrate temperature, raise the threshold until at most this
-            share of the validation reals is called fake (e.g. 0.05; default: threshold 0.5).
+            temperature (temperature-scaled P(fake), threshold 0.5; Guo et al. 2017) or platt
+            (a temperature and a bias; Platt 1999).
+        target_fpr: cnn: with --calibrate temperature or platt, raise the threshold until at
+            most this share of the validation reals is called fake (e.g. 0.05; default: 0.5).
         augment: cnn: training augmentation; auto: dihedral (flips, quarter turns) below 2000
             training images, blur+jpeg (Wang et al. 2020) from there. Blur hides the evidence
             where fakes are smoother than reals.
@@ -143,10 +144,10 @@ class TrainSettings:
         for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0)):
             positive(getattr(self, name), "--" + name.replace("_", "-"), minimum=low)
         if self.target_fpr is not None and (
-            self.calibrate != "temperature" or not 0 < self.target_fpr < 1
+            self.calibrate == "threshold" or not 0 < self.target_fpr < 1
         ):
             raise GanscopeError(
-                f"--target-fpr needs --calibrate temperature and a value in (0, 1), "
+                f"--target-fpr needs --calibrate temperature or platt and a value in (0, 1), "
                 f"not {self.target_fpr} with --calibrate {self.calibrate}"
             )
 

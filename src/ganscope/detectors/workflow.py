@@ -205,8 +205,10 @@ def _cnn_summary(det: CNNDetector, err: Lines) -> list[str]:
         f"best epoch {det.best_epoch_} of {len(det.history_)} (augment {det.augment_}), {val}, "
         f"calibrated threshold {det.threshold_:.3f} on {det.n_val_} validation images"
         + (
-            f" (temperature {det.temperature_:.3f}, ECE {det.val_ece_:.3f})"
-            if det.calibrate == "temperature"
+            f" (temperature {det.temperature_:.3f}"
+            + (f", bias {det.bias_:+.3f}" if det.calibrate == "platt" else "")
+            + f", ECE {det.val_ece_:.3f})"
+            if det.calibrate != "threshold"
             else ""
         )
     ]
