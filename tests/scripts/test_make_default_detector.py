@@ -41,8 +41,11 @@ def test_a_new_threshold_target_reuses_the_cached_network_and_recalibrates_it(bu
     model = mod.model_key(base, key)
     assert mod.model_key(mod.Plan(debian=False, target_fpr=0.2), key) == model
     assert mod.model_key(mod.Plan(debian=False, epochs=3), key) != model
+    monkeypatch.setitem(mod.DETECTOR_SETTINGS, "calibrate", "temperature")
+    assert mod.model_key(base, key) == model  # calibration changes no weight
     monkeypatch.setitem(mod.DETECTOR_SETTINGS, "jpeg_prob", 0.0)
     assert mod.model_key(base, key) != model
+    monkeypatch.undo()
     # The tiny build's cached network, recalibrated to call at most 20% of calibration reals fake.
     (folder,) = (root / "w" / "models").iterdir()
     cached = load_detector(folder / "all")
@@ -64,10 +67,13 @@ def test_writes_a_tiled_calibrated_detector_with_its_card(build):
     assert det.get_params()["eval_crop"] == "tiles" and det.threshold_ >= 0.5
     assert det.get_params()["target_fpr"] == 0.03 and det.temperature_ > 0
     card = (root / "out" / "MODEL_CARD.md").read_text()
-    assert f"Decision threshold {det.threshold_:.3f}" in card
+    assert det.get_params()["calibrate"] == "platt" and f"b = {det.bias_:+.3f}" in card
+    shown = "0.5" if det.threshold_ == 0.5 else f"{det.threshold_:.3f}"
+    assert f"Decision threshold {shown}**" in card
     for heading in ("## Training data", "### Per source", "### Per image size", "### Per JPEG"):
         assert heading in card
     assert "## Do not trust it for" in card
+    assert mod.training_degradations() in card  # the settings trained with, not a fixed text
     ev = json.loads((root / "out" / "evaluation.json").read_text())
     assert set(ev["evaluation"]["per_size"]) == {"32", "64"}
     assert "aligned-nearest" in ev["fake_sources"]
@@ -124,3 +130,11 @@ def test_rerun_resumes_from_the_cache(build):
     )
     assert (root / "w" / "train.safetensors").stat().st_mtime_ns == before
     assert (root / "out2" / "model.safetensors").exists()
+
+
+def test_threshold_text_says_whether_the_target_raised_the_threshold(build):
+    mod, _ = build
+    raised = mod.threshold_text(0.8, 0.03, {"photos@32": 0.11, "unseen@32": 0.02})
+    assert "Decision threshold 0.800**, not 0.5" in raised and "2%-11%" in raised
+    kept = mod.threshold_text(0.5, 0.03, {"photos@32": 0.02})
+    assert "Decision threshold 0.5**" in kept and "stays there" in kept
