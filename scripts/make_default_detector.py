@@ -892,9 +892,9 @@ def model_card(report: dict[str, Any]) -> str:
         f"{det['val_ece']:.3f}.",
         threshold_text(det["threshold"], report["plan"]["target_fpr"], ev["reals_at_half"]),
         f"- AP on the calibration crops {det['val_ap']:.3f}; trained on {det['n_train']} crops "
-        f"for {det['epochs_run']} epochs ({DETECTOR_SETTINGS.get('lr_schedule', 'constant')} "
+        f"for {det['epochs_run']} epochs ({DETECTOR_SETTINGS['lr_schedule']} "
         f"learning rate from {DETECTOR_SETTINGS['lr']:g}, weight decay "
-        f"{DETECTOR_SETTINGS.get('weight_decay', 0.0):g}; weights of the epoch with the lowest "
+        f"{DETECTOR_SETTINGS['weight_decay']:g}; weights of the epoch with the lowest "
         f"loss on a random {det['n_val']} kept).",
         "",
         "## Training data",

@@ -252,6 +252,12 @@ def expected_calibration_error(y_true: Any, probs: Any, *, n_bins: int = 15) -> 
     return float(np.abs(sum_y - sum_p).sum() / y.size)
 
 
+def _bce_with_logits(u: np.ndarray, y: np.ndarray) -> float:
+    """Mean binary cross-entropy of ``sigmoid(u)`` against ``y``, stable for any ``u``:
+    ``max(u, 0) - u * y + log(1 + exp(-|u|))``."""
+    return float(np.mean(np.maximum(u, 0) - u * y + np.log1p(np.exp(-np.abs(u)))))
+
+
 def fit_temperature(
     y_true: Any, logits: Any, *, bounds: tuple[float, float] = (0.02, 50.0)
 ) -> float:
@@ -271,9 +277,7 @@ def fit_temperature(
         return 1.0
 
     def nll(log_t: float) -> float:
-        u = z / np.exp(log_t)
-        # BCE with logits, stable: max(u, 0) - u * y + log(1 + exp(-|u|))
-        return float(np.mean(np.maximum(u, 0) - u * y + np.log1p(np.exp(-np.abs(u)))))
+        return _bce_with_logits(z / np.exp(log_t), y)
 
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     g = (np.sqrt(5.0) - 1) / 2
@@ -312,8 +316,7 @@ def fit_platt(y_true: Any, logits: Any, *, iterations: int = 50) -> tuple[float,
     X = np.column_stack([z, np.ones_like(z)])
 
     def nll(w: np.ndarray) -> float:
-        u = X @ w
-        return float(np.mean(np.maximum(u, 0) - u * y + np.log1p(np.exp(-np.abs(u)))))
+        return _bce_with_logits(X @ w, y)
 
     w = np.array([1.0, 0.0])
     f = nll(w)
