@@ -45,7 +45,7 @@ FAMILIES = ("autoencoder", "dcgan", "simulated", "stylegan2", "none")
 def extra_simulated(photos: list, n: int, plan: build.Plan) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
     regions, _ = build.real_regions(photos, build.ALIGNED_REGION, n, "train", rng)
-    fakes = build.simulated(regions, seed=77)
+    fakes = build.simulated(regions, 77, plan.simulated_post)
     pairs = [
         np.stack([build.final_crop(a, rng, plan.resize_prob) for a in arr])
         for arr in (regions, fakes)

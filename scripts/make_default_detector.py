@@ -19,8 +19,9 @@ What it trains on (all made offline, nothing downloaded at run time):
     and differ only in the decoder's trace (as every latent-diffusion image leaves through a VAE
     decoder). Each aligned fake's original is in the real set;
   - *simulated* up-sampling (Zhang et al., WIFS 2019): real crops pooled 2x and up-sampled 2x by a
-    random up-sampler with random kernels (:mod:`ganscope.detectors.simulate`), also beside their
-    originals: a third family whose only common trait with the GANs is a 2x up-sampling trace.
+    random up-sampler with random kernels and a random last 3x3 layer
+    (:mod:`ganscope.detectors.simulate`), also beside their originals: a third family whose only
+    common trait with the GANs is a 2x up-sampling trace.
 - **Shared degradations:** 10% of the items of both classes are enlarged 1-1.5x (bicubic) before
   the crop; during training, JPEG re-encoding (and blur, if :data:`DETECTOR_SETTINGS` asks) hit
   both classes alike (Wang et al., CVPR 2020).
@@ -164,6 +165,12 @@ class Plan:
     (0.821 instead of 0.801) that catches fewer fakes (87% instead of 92% at 64 px) and calls
     fewer held-out photos fake (unseen 32 px crops: 4.7% instead of 8.7%). A build with 18000
     lost more (AP 0.78 at JPEG quality 50, 78% caught at 64 px) for little more."""
+    simulated_post: float = 1.0
+    """Share of simulated fakes with a last 3x3 layer after the up-sampling. 0.5 until the build
+    after the 12,000-pair one's weight-decay rebuild: the other half were photographs enlarged 2x
+    (:mod:`ganscope.detectors.simulate`). Trained as fakes, they made that detector call 70-75%
+    of real 32 px photo crops enlarged 2x bilinear or bicubic fake; left out, the nearest ones
+    scored at chance (AP 0.50-0.53) and held its simulated family below AP 0.90."""
     resize_prob: float = 0.1
     epochs: int = 12
     patience: int = 3
@@ -379,12 +386,16 @@ def rerender_regions(models: list[Any], regions: np.ndarray) -> np.ndarray:
     return out
 
 
-def simulated(regions: np.ndarray, seed: int) -> np.ndarray:
+def simulated(regions: np.ndarray, seed: int, post_prob: float) -> np.ndarray:
     """Simulated up-sampling fakes of ``regions`` (:mod:`ganscope.detectors.simulate`)."""
     from ganscope.detectors.simulate import simulate_upsampling
 
     out = [
-        to_uint8(simulate_upsampling(to_float(regions[i : i + 256]), seed=seed * 100_003 + i)[0])
+        to_uint8(
+            simulate_upsampling(
+                to_float(regions[i : i + 256]), seed=seed * 100_003 + i, post_prob=post_prob
+            )[0]
+        )
         for i in range(0, len(regions), 256)
     ]
     return np.concatenate(out) if out else regions[:0]
@@ -482,12 +493,13 @@ def make_items(
     split: str,
     counts: tuple[int, int, int],
     zoo_seed: int,
-    resize_prob: float,
+    plan: Plan,
     seed: int,
 ) -> Items:
     """Real crops of ``split`` with their aligned and simulated fakes, and zoo samples with as
     many real crops; ``counts`` = (per upsampler, simulated, per zoo entry)."""
     per_upsampler, n_simulated, per_zoo = counts
+    resize_prob = plan.resize_prob
     rng = np.random.default_rng(seed)
     items = Items.empty()
 
@@ -501,7 +513,7 @@ def make_items(
         pair(regions, rerender_regions(models, regions), f"aligned-{up}", "autoencoder")
     if n_simulated:
         regions, _ = real_regions(photos_, ALIGNED_REGION, n_simulated, split, rng)
-        pair(regions, simulated(regions, seed=seed), "simulated", "simulated")
+        pair(regions, simulated(regions, seed, plan.simulated_post), "simulated", "simulated")
     for name, family in zoo_generators():
         fakes = zoo_samples(name, range(zoo_seed, zoo_seed + per_zoo))
         regions, _ = real_regions(photos_, TILE, per_zoo, split, rng)
@@ -531,7 +543,7 @@ def training_items(work: Path, plan: Plan, photos_: list[Photo], aligned: dict, 
     counts = (plan.aligned_per_upsampler, plan.simulated, plan.zoo_per_entry)
     return cached_items(
         work, "train", key,
-        lambda: make_items(photos_, aligned, "train", counts, 0, plan.resize_prob, seed=0),
+        lambda: make_items(photos_, aligned, "train", counts, 0, plan, seed=0),
     )  # fmt: skip
 
 
@@ -543,8 +555,7 @@ def calibration_items(
     n = plan.calibration_per_source
     return cached_items(
         work, "calib", key,
-        lambda: make_items(photos_, aligned, "calib", (n, n, n), 2_000_000, plan.resize_prob,
-                           seed=2),
+        lambda: make_items(photos_, aligned, "calib", (n, n, n), 2_000_000, plan, seed=2),
     )  # fmt: skip
 
 
@@ -574,7 +585,7 @@ def test_sets(
                 fakes = rerender_regions(model, regions)
                 arrays[f"{size}/fake/aligned-{up}"] = fakes[:, pad:-pad, pad:-pad]
             if plan.simulated:
-                fakes = simulated(regions, seed=size)
+                fakes = simulated(regions, size, plan.simulated_post)
                 arrays[f"{size}/fake/simulated"] = fakes[:, pad:-pad, pad:-pad]
             if size == TILE:
                 for name, _family in zoo:
@@ -646,6 +657,18 @@ def family_weights(families: np.ndarray) -> np.ndarray:
     whatever its count; mean 1."""
     names, inverse, counts = np.unique(families, return_inverse=True, return_counts=True)
     return len(families) / (len(names) * counts[inverse])
+
+
+ENLARGEMENTS = (("bicubic", 2.0), ("bilinear", 2.0), ("nearest", 2.0), ("bicubic", 1.5))
+"""Real photo crops enlarged after capture (PIL, as an image editor would): how often each is
+called fake is the card's measure of the resizing limit of an up-sampling-trace detector."""
+
+
+def enlarge(arr: np.ndarray, mode: str, scale: float) -> np.ndarray:
+    """``(N, S, S, 3)`` uint8 images enlarged ``scale`` times with PIL's ``mode`` filter."""
+    side = round(arr.shape[1] * scale)
+    filt = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST}[mode]
+    return np.stack([np.asarray(Image.fromarray(a).resize((side, side), filt)) for a in arr])
 
 
 def jpeg(arr: np.ndarray, quality: int) -> np.ndarray:
@@ -730,6 +753,12 @@ def evaluate(det: Any, tests: dict[str, Any], plan: Plan, only: set[str] | None 
         fake = [scores(det, jpeg(sets[size]["fake"][n], q)) for n in fakes_of(size)]
         if fake:
             res["per_jpeg"][q] = {**row(real, np.concatenate(fake), thr), "size": size}
+    if only is None:  # the full model: real photos enlarged after capture
+        reals = np.concatenate(list(sets[TILE]["real"].values()))
+        res["reals_enlarged"] = {
+            f"{mode} x{scale:g}": float((scores(det, enlarge(reals, mode, scale)) > thr).mean())
+            for mode, scale in ENLARGEMENTS
+        }
     return res
 
 
@@ -822,6 +851,17 @@ def jpeg_text(per_jpeg: dict[Any, dict[str, Any]]) -> str:
         f"after quality {q} it catches {r['fakes_caught']:.0%} of the fakes and calls "
         f"{r['reals_called_fake']:.0%} of the photo crops fake"
         for q, r in per_jpeg.items()
+    )
+
+
+def enlarged_text(rates: dict[str, float]) -> str:
+    """The enlarged-photo rates in words (empty for evaluations made before they were kept)."""
+    if not rates:
+        return ""
+    parts = ", ".join(f"{rate:.0%} {name.replace(' x', ' ')}x" for name, rate in rates.items())
+    return (
+        f"An enlarged photograph carries an up-sampling trace of its own: of the {TILE} px photo "
+        f"crops enlarged after capture it calls fake {parts} (the enlargement filter and factor). "
     )
 
 
@@ -992,7 +1032,9 @@ def model_card(report: dict[str, Any]) -> str:
         "- **Images that were resized, screenshotted or heavily re-encoded.** Resampling erases or "
         "imitates the up-sampling traces it reads, and that includes photographs downscaled "
         "before publication (see the table by photograph: some are called fake several times "
-        "more often than others). JPEG weakens it: "
+        "more often than others). "
+        + enlarged_text(ev.get("reals_enlarged", {}))
+        + "JPEG weakens it: "
         + jpeg_text(ev["per_jpeg"])
         + "; JPEG below quality 30 was never trained on.",
         "- **Cameras and scenes far from its photographs.** It has seen "

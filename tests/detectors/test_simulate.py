@@ -59,3 +59,16 @@ def test_bad_input_is_refused():
         simulate_upsampling(torch.rand(1, 3, 15, 16))
     with pytest.raises(GanscopeError, match="unknown"):
         upsample_like_a_generator(torch.rand(1, 3, 4, 4), "lanczos", torch.Generator())
+
+
+def test_every_fake_ends_in_a_layer_by_default():
+    x = torch.rand(16, 3, 16, 16)
+    _, kinds = simulate_upsampling(x, seed=0)
+    assert all(k.endswith("+conv") for k in kinds)
+    fakes, kinds = simulate_upsampling(x, seed=0, post_prob=0.0)
+    assert not any(k.endswith("+conv") for k in kinds)
+    # Without the last layer, nearest is an exact 2x enlargement: no NPR residual at all.
+    near = [i for i, k in enumerate(kinds) if k == "nearest"]
+    assert near and float(npr_residual(fakes[near]).abs().max()) == 0.0
+    with pytest.raises(GanscopeError, match="post_prob"):
+        simulate_upsampling(x, post_prob=1.5)
