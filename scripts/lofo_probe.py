@@ -46,10 +46,7 @@ def extra_simulated(photos: list, n: int, plan: build.Plan) -> tuple[np.ndarray,
     rng = np.random.default_rng(7)
     regions, _ = build.real_regions(photos, build.ALIGNED_REGION, n, "train", rng)
     fakes = build.simulated(regions, 77, plan.simulated_post)
-    pairs = [
-        np.stack([build.final_crop(a, rng, plan.resize_prob) for a in arr])
-        for arr in (regions, fakes)
-    ]
+    pairs = [np.stack([build.final_crop(a, rng, plan) for a in arr]) for arr in (regions, fakes)]
     return np.concatenate(pairs), np.r_[np.zeros(n, int), np.ones(n, int)]
 
 

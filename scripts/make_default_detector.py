@@ -172,6 +172,10 @@ class Plan:
     of real 32 px photo crops enlarged 2x bilinear or bicubic fake; left out, the nearest ones
     scored at chance (AP 0.50-0.53) and held its simulated family below AP 0.90."""
     resize_prob: float = 0.1
+    resize_scale: tuple[float, float] = (1.0, 1.5)
+    resize_filters: tuple[str, ...] = ("bicubic",)
+    """The shared enlargement: ``resize_prob`` of the crops of both classes are cut smaller and
+    enlarged ``U[resize_scale]`` times with a filter drawn from ``resize_filters``."""
     epochs: int = 12
     patience: int = 3
     test_per_source: int = 300
@@ -262,19 +266,24 @@ def spread(total: int, photos_: list[Photo]) -> list[int]:
 
 
 # -- shared degradation ---------------------------------------------------------------------------
-def final_crop(arr: np.ndarray, rng: np.random.Generator, resize_prob: float) -> np.ndarray:
-    """The central ``TILE`` crop of ``arr (h, w, 3)``; with ``resize_prob``, a central crop of
-    ``TILE / s`` (``s ~ U[1, 1.5]``) enlarged to ``TILE`` (bicubic) instead. Same for both
-    classes."""
+def final_crop(arr: np.ndarray, rng: np.random.Generator, plan: Plan) -> np.ndarray:
+    """The central ``TILE`` crop of ``arr (h, w, 3)``; with ``plan.resize_prob``, a central
+    crop of ``TILE / s`` (``s ~ U[plan.resize_scale]``) enlarged to ``TILE`` by a filter of
+    ``plan.resize_filters`` instead. Same for both classes."""
     h, w = arr.shape[:2]
-    side = TILE
-    if rng.random() < resize_prob:
-        side = max(2, round(TILE / rng.uniform(1.0, 1.5)))
+    side, filt = TILE, plan.resize_filters[0]
+    if rng.random() < plan.resize_prob:
+        side = max(2, round(TILE / rng.uniform(*plan.resize_scale)))
+        if len(plan.resize_filters) > 1:  # one filter draws nothing: older caches stay valid
+            filt = plan.resize_filters[int(rng.integers(len(plan.resize_filters)))]
     top, left = (h - side) // 2 // 2 * 2, (w - side) // 2 // 2 * 2
     piece = arr[top : top + side, left : left + side]
     if side != TILE:
-        piece = np.asarray(Image.fromarray(piece).resize((TILE, TILE), Image.BICUBIC))
+        piece = np.asarray(Image.fromarray(piece).resize((TILE, TILE), PIL_FILTERS[filt]))
     return np.ascontiguousarray(piece)
+
+
+PIL_FILTERS = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST}
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -451,13 +460,22 @@ TRAINING_FIELDS = ("epochs", "patience")
 """Plan fields that change the detectors' weights but not the data (:func:`model_key`)."""
 
 
+LATE_FIELDS: dict[str, Any] = {"resize_scale": (1.0, 1.5), "resize_filters": ("bicubic",)}
+"""Plan fields added after a build's caches were made, with the values those caches were made
+with: at these values they are left out of :func:`data_key`, so the caches stay valid."""
+
+
 def data_key(plan: Plan, photos_: list[Photo]) -> str:
     """What the cached data sets depend on: the plan's data fields, the photos, the shipped zoo,
     the re-rendering autoencoders' recipe and the crop size. A cache made under another key is
     rebuilt, never reused. The detector's settings are not part of it (:func:`model_key`): a
     change of augmentation or schedule retrains the models on the same data."""
     skip = ("target_fpr", "lofo_seeds", *TRAINING_FIELDS)
-    data_plan = {k: v for k, v in asdict(plan).items() if k not in skip}
+    data_plan = {
+        k: v
+        for k, v in asdict(plan).items()
+        if k not in skip and not (k in LATE_FIELDS and v == LATE_FIELDS[k])
+    }
     return _digest(
         [
             data_plan,
@@ -499,14 +517,13 @@ def make_items(
     """Real crops of ``split`` with their aligned and simulated fakes, and zoo samples with as
     many real crops; ``counts`` = (per upsampler, simulated, per zoo entry)."""
     per_upsampler, n_simulated, per_zoo = counts
-    resize_prob = plan.resize_prob
     rng = np.random.default_rng(seed)
     items = Items.empty()
 
     def pair(regions: np.ndarray, fakes: np.ndarray, source: str, family: str) -> None:
-        items.add(np.stack([final_crop(r, rng, resize_prob) for r in regions]), 0,
+        items.add(np.stack([final_crop(r, rng, plan) for r in regions]), 0,
                   f"photo-{source}", family)  # fmt: skip
-        items.add(np.stack([final_crop(f, rng, resize_prob) for f in fakes]), 1, source, family)
+        items.add(np.stack([final_crop(f, rng, plan) for f in fakes]), 1, source, family)
 
     for up, models in aligned.items():
         regions, _ = real_regions(photos_, ALIGNED_REGION, per_upsampler, split, rng)
@@ -667,8 +684,9 @@ called fake is the card's measure of the resizing limit of an up-sampling-trace 
 def enlarge(arr: np.ndarray, mode: str, scale: float) -> np.ndarray:
     """``(N, S, S, 3)`` uint8 images enlarged ``scale`` times with PIL's ``mode`` filter."""
     side = round(arr.shape[1] * scale)
-    filt = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST}[mode]
-    return np.stack([np.asarray(Image.fromarray(a).resize((side, side), filt)) for a in arr])
+    return np.stack(
+        [np.asarray(Image.fromarray(a).resize((side, side), PIL_FILTERS[mode])) for a in arr]
+    )
 
 
 def jpeg(arr: np.ndarray, quality: int) -> np.ndarray:
@@ -877,6 +895,13 @@ def calibration_text(det: dict[str, Any]) -> str:
     return f"a temperature T = {det['temperature']:.3f} (Guo et al. 2017)"
 
 
+def resize_text(plan: dict[str, Any]) -> str:
+    """The shared enlargement of :class:`Plan` (as saved in ``evaluation.json``), in words."""
+    lo, hi = plan.get("resize_scale", (1.0, 1.5))
+    filters = "/".join(plan.get("resize_filters", ("bicubic",)))
+    return f"{plan['resize_prob']:.0%} of crops enlarged {lo:g}-{hi:g}x ({filters})"
+
+
 def training_degradations() -> str:
     """The training-time augmentation of :data:`DETECTOR_SETTINGS`, in words."""
     d = DETECTOR_SETTINGS
@@ -954,11 +979,12 @@ def model_card(report: dict[str, Any]) -> str:
         + ". `aligned-*` are the same "
         "real crops re-rendered by a fully convolutional autoencoder with that upsampler "
         "(content-aligned, after B-Free); `simulated` are real crops average-pooled 2x and "
-        "up-sampled 2x by a random up-sampler with random kernels (after Zhang et al.'s AutoGAN, "
+        "up-sampled 2x by a random up-sampler with random kernels and a random last 3x3 layer "
+        "(after Zhang et al.'s AutoGAN, "
         "WIFS 2019; `ganscope.detectors.simulate`), again beside their originals; the others "
         "are samples of ganscope's zoo generators.",
         "- **Degradations, both classes alike:** "
-        f"{report['plan']['resize_prob']:.0%} of crops enlarged 1-1.5x before cropping; "
+        f"{resize_text(report['plan'])} before cropping; "
         f"{training_degradations()}.",
         "",
         f"## Held-out results (threshold {det['threshold']:.3f})",
