@@ -25,8 +25,9 @@ Without that last layer (``post_prob`` < 1; it was 1/2 until the default detecto
 issue 11's third) a simulated fake is no generator's output but a photograph enlarged 2x:
 nearest (and a 2x2 transposed kernel, which its phase normalization makes nearest) leaves an NPR
 residual of exactly zero, and bilinear or bicubic is the resizing a detector must not call fake.
-A detector trained on those as fakes called 70-75% of real photo crops enlarged 2x bilinear or
-bicubic fake, and one trained without them ranked the nearest ones at chance (AP 0.50).
+The default detector of commit 0e161bd, trained on those as fakes, called 70-75% of real photo
+crops enlarged 2x bilinear or bicubic fake; its build's models trained without the simulated
+family ranked the bare nearest ones at chance (AP 0.50).
 """
 
 from __future__ import annotations
