@@ -74,16 +74,15 @@ def settings_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 class Ensemble:
-    """The mean logit of several fitted CNN detectors, temperature-scaled and thresholded on
-    calibration data like one detector."""
+    """The mean logit of several fitted CNN detectors, Platt-scaled and thresholded on
+    calibration data like one detector of the build."""
 
     def __init__(self, members: list[Any], x_cal: torch.Tensor, y_cal: np.ndarray, fpr: float):
-        from ganscope.metrics.classification import fit_temperature, fpr_threshold
+        from ganscope.metrics.classification import fit_platt, fpr_threshold
 
         self.members = members
-        z = self.logits(x_cal)
-        self.temperature_ = fit_temperature(y_cal, z)
-        p = 1 / (1 + np.exp(-z / self.temperature_))
+        self.temperature_, self.bias_ = fit_platt(y_cal, self.logits(x_cal))
+        p = self.predict_proba(x_cal)[:, 1]
         self.threshold_ = fpr_threshold(p[y_cal == 0], fpr)
 
     def logits(self, x: torch.Tensor) -> np.ndarray:
@@ -91,7 +90,7 @@ class Ensemble:
         return np.mean([m._logits(m.network_, x, cpu).double().numpy() for m in self.members], 0)
 
     def predict_proba(self, x: torch.Tensor) -> np.ndarray:
-        p = 1 / (1 + np.exp(-self.logits(x) / self.temperature_))
+        p = 1 / (1 + np.exp(-(self.logits(x) / self.temperature_ + self.bias_)))
         return np.column_stack([1 - p, p])
 
 
