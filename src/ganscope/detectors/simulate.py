@@ -21,8 +21,8 @@ never ends in its up-sampling. The result has the content of the real image at h
 and a random 2x trace: paired with the original as the real image, only the trace separates the
 two.
 
-Without that last layer (``post_prob`` < 1; it was 1/2 until the default detector's build after
-issue 11's third) a simulated fake is no generator's output but a photograph enlarged 2x:
+Without that last layer (``post_prob`` < 1; it was 1/2 until the default detector's build at
+commit 9eb166d) a simulated fake is no generator's output but a photograph enlarged 2x:
 nearest (and a 2x2 transposed kernel, which its phase normalization makes nearest) leaves an NPR
 residual of exactly zero, and bilinear or bicubic is the resizing a detector must not call fake.
 The default detector of commit 0e161bd, trained on those as fakes, called 70-75% of real photo
