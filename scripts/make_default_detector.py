@@ -22,9 +22,9 @@ What it trains on (all made offline, nothing downloaded at run time):
     random up-sampler with random kernels and a random last 3x3 layer
     (:mod:`ganscope.detectors.simulate`), also beside their originals: a third family whose only
     common trait with the GANs is a 2x up-sampling trace.
-- **Shared degradations:** 10% of the items of both classes are enlarged 1-1.5x (bicubic) before
-  the crop; during training, JPEG re-encoding (and blur, if :data:`DETECTOR_SETTINGS` asks) hit
-  both classes alike (Wang et al., CVPR 2020).
+- **Shared degradations:** some items of both classes are enlarged (``Plan.resize_prob``,
+  ``resize_scale``, ``resize_filters``) before the crop; during training, JPEG re-encoding (and
+  blur, if :data:`DETECTOR_SETTINGS` asks) hit both classes alike (Wang et al., CVPR 2020).
 
 The model: a small ResNet on NPR residuals (Tan et al., CVPR 2024), scored on every pixel of an
 image as the mean logit of 32x32 tiles, its P(fake) temperature-scaled on validation data (Guo et
@@ -167,7 +167,7 @@ class Plan:
     lost more (AP 0.78 at JPEG quality 50, 78% caught at 64 px) for little more."""
     simulated_post: float = 1.0
     """Share of simulated fakes with a last 3x3 layer after the up-sampling. 0.5 until the build
-    after the 12,000-pair one's weight-decay rebuild: the other half were photographs enlarged 2x
+    at commit 9eb166d: the other half were photographs enlarged 2x
     (:mod:`ganscope.detectors.simulate`). Trained as fakes, they made that detector call 70-75%
     of real 32 px photo crops enlarged 2x bilinear or bicubic fake; left out, the nearest ones
     scored at chance (AP 0.50-0.53) and held its simulated family below AP 0.90."""
@@ -176,9 +176,9 @@ class Plan:
     resize_filters: tuple[str, ...] = ("bicubic", "bilinear")
     """The shared enlargement: ``resize_prob`` of the crops of both classes are cut smaller and
     enlarged ``U[resize_scale]`` times with a filter drawn from ``resize_filters``. It was 10%,
-    1-1.5x, bicubic only until the build after the one whose simulated fakes all end in a layer.
-    That build called 54% / 56% of real 32 px crops enlarged 2x bicubic / bilinear fake (25% at
-    1.5x), and this one 35% / 39% (6%). It also lifted the left-out autoencoders from 0.84 / 0.82
+    1-1.5x, bicubic only until the build at commit 31b87a5. The one before (9eb166d) called 54% /
+    56% of real 32 px crops enlarged 2x bicubic / bilinear fake (25% at 1.5x), and this one 35% /
+    39% (6%). It also lifted the left-out autoencoders from 0.84 / 0.82
     / 0.86 / 0.85 to 0.88 / 0.84 / 0.90 / 0.92 and simulated at 32 px from 0.89 to 0.90, and
     lowered the photo crops called fake after JPEG quality 50 from 13% to 5%; the price is a
     higher threshold (0.757 for 0.643) that catches fewer fakes (82-91% for 95-97%)."""
@@ -277,11 +277,10 @@ def final_crop(arr: np.ndarray, rng: np.random.Generator, plan: Plan) -> np.ndar
     crop of ``TILE / s`` (``s ~ U[plan.resize_scale]``) enlarged to ``TILE`` by a filter of
     ``plan.resize_filters`` instead. Same for both classes."""
     h, w = arr.shape[:2]
-    side, filt = TILE, plan.resize_filters[0]
+    side = TILE
     if rng.random() < plan.resize_prob:
         side = max(2, round(TILE / rng.uniform(*plan.resize_scale)))
-        if len(plan.resize_filters) > 1:  # one filter draws nothing: older caches stay valid
-            filt = plan.resize_filters[int(rng.integers(len(plan.resize_filters)))]
+        filt = plan.resize_filters[int(rng.integers(len(plan.resize_filters)))]
     top, left = (h - side) // 2 // 2 * 2, (w - side) // 2 // 2 * 2
     piece = arr[top : top + side, left : left + side]
     if side != TILE:
@@ -466,22 +465,13 @@ TRAINING_FIELDS = ("epochs", "patience")
 """Plan fields that change the detectors' weights but not the data (:func:`model_key`)."""
 
 
-LATE_FIELDS: dict[str, Any] = {"resize_scale": (1.0, 1.5), "resize_filters": ("bicubic",)}
-"""Plan fields added after a build's caches were made, with the values those caches were made
-with: at these values they are left out of :func:`data_key`, so the caches stay valid."""
-
-
 def data_key(plan: Plan, photos_: list[Photo]) -> str:
     """What the cached data sets depend on: the plan's data fields, the photos, the shipped zoo,
     the re-rendering autoencoders' recipe and the crop size. A cache made under another key is
     rebuilt, never reused. The detector's settings are not part of it (:func:`model_key`): a
     change of augmentation or schedule retrains the models on the same data."""
     skip = ("target_fpr", "lofo_seeds", *TRAINING_FIELDS)
-    data_plan = {
-        k: v
-        for k, v in asdict(plan).items()
-        if k not in skip and not (k in LATE_FIELDS and v == LATE_FIELDS[k])
-    }
+    data_plan = {k: v for k, v in asdict(plan).items() if k not in skip}
     return _digest(
         [
             data_plan,
