@@ -42,10 +42,12 @@ import make_default_detector as build
 FAMILIES = ("autoencoder", "dcgan", "simulated", "stylegan2", "none")
 
 
-def extra_simulated(photos: list, n: int, plan: build.Plan) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(7)
+def extra_simulated(
+    photos: list, n: int, plan: build.Plan, seed: int = 7, **options: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
     regions, _ = build.real_regions(photos, build.ALIGNED_REGION, n, "train", rng)
-    fakes = build.simulated(regions, 77, plan.simulated_post)
+    fakes = build.simulated(regions, 11 * seed, plan.simulated_post, **options)
     pairs = [np.stack([build.final_crop(a, rng, plan) for a in arr]) for arr in (regions, fakes)]
     return np.concatenate(pairs), np.r_[np.zeros(n, int), np.ones(n, int)]
 
@@ -112,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=build.ROOT / "runs" / "default-detector")
     ap.add_argument("--without", choices=FAMILIES, default="autoencoder")
     ap.add_argument("--extra-simulated", type=int, default=0, help="simulated pairs to add")
+    ap.add_argument(
+        "--replace-simulated",
+        action="store_true",
+        help="drop the cached simulated pairs; --extra-simulated N makes new ones",
+    )
+    ap.add_argument("--sim-stages", type=int, nargs="+", default=[1], help="2x stages to draw")
+    ap.add_argument("--sim-jitter", type=float, default=0.0, help="phase gain jitter")
+    ap.add_argument("--sim-seed", type=int, default=7, help="draw of the new simulated pairs")
     ap.add_argument("--weighting", choices=("none", "family"), default="none")
     ap.add_argument("--validation", choices=("split", "calib"), default="split")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -142,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     items = build.cached_items(args.work, "train", key, None)
     x, y, fams = build.without_family(items, args.without)
+    if args.replace_simulated:
+        keep = fams != "simulated"
+        x, y, fams = x[torch.from_numpy(keep)], y[keep], fams[keep]
     if args.extra_simulated:
-        xs, ys = extra_simulated(photos, args.extra_simulated, plan)
+        options = {"stages": tuple(args.sim_stages), "phase_jitter": args.sim_jitter}
+        xs, ys = extra_simulated(photos, args.extra_simulated, plan, args.sim_seed, **options)
         x, y = torch.cat([x, build.to_float(xs)]), np.r_[y, ys]
         fams = np.r_[fams, np.full(len(ys), "simulated")]
     calib = build.cached_items(args.work, "calib", key, None)

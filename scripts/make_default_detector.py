@@ -400,14 +400,18 @@ def rerender_regions(models: list[Any], regions: np.ndarray) -> np.ndarray:
     return out
 
 
-def simulated(regions: np.ndarray, seed: int, post_prob: float) -> np.ndarray:
-    """Simulated up-sampling fakes of ``regions`` (:mod:`ganscope.detectors.simulate`)."""
+def simulated(regions: np.ndarray, seed: int, post_prob: float, **options: Any) -> np.ndarray:
+    """Simulated up-sampling fakes of ``regions`` (:mod:`ganscope.detectors.simulate`);
+    ``options`` go to :func:`~ganscope.detectors.simulate.simulate_upsampling`."""
     from ganscope.detectors.simulate import simulate_upsampling
 
     out = [
         to_uint8(
             simulate_upsampling(
-                to_float(regions[i : i + 256]), seed=seed * 100_003 + i, post_prob=post_prob
+                to_float(regions[i : i + 256]),
+                seed=seed * 100_003 + i,
+                post_prob=post_prob,
+                **options,
             )[0]
         )
         for i in range(0, len(regions), 256)
@@ -483,13 +487,20 @@ def data_key(plan: Plan, photos_: list[Photo]) -> str:
     )
 
 
+TRAINING_CODE = {"precise_bn": "uniform draw"}
+"""Changes of the training code that change the weights, so that no model cached before them is
+reused: the BatchNorm statistics come from a uniform draw of the training images since the build
+after commit e7f0678 (:data:`ganscope.detectors.cnn.PRECISE_BN_IMAGES`), from the first ones in
+the data's order before."""
+
+
 def model_key(plan: Plan, data: str) -> str:
     """What the cached detectors depend on: the data (its :func:`data_key`), the detector
-    settings and the epoch budget. The calibration method, the threshold's target and the LOFO
-    seeds are left out: the first two change no weights (:func:`train`), and each seed has its
-    own model folder."""
+    settings, the epoch budget and :data:`TRAINING_CODE`. The calibration method, the
+    threshold's target and the LOFO seeds are left out: the first two change no weights
+    (:func:`train`), and each seed has its own model folder."""
     weights = {k: v for k, v in DETECTOR_SETTINGS.items() if k != "calibrate"}
-    return _digest([data, weights, {k: getattr(plan, k) for k in TRAINING_FIELDS}])
+    return _digest([data, weights, {k: getattr(plan, k) for k in TRAINING_FIELDS}, TRAINING_CODE])
 
 
 def _digest(obj: Any) -> str:

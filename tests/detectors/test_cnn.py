@@ -266,3 +266,45 @@ def test_weights_with_zero_epochs_only_calibrate(train_set, tmp_path):
     for name, tensor in source.state_dict().items():
         if "num_batches_tracked" not in name:
             torch.testing.assert_close(det.network_.state_dict()[name], tensor)
+
+
+def test_precise_bn_subset_is_a_uniform_draw():
+    from ganscope.detectors.cnn import precise_bn_subset
+
+    idx = np.arange(0, 20000, 2)
+    a = precise_bn_subset(idx, 0, 2048)
+    assert a.size == 2048 and np.all(np.diff(a) > 0) and np.isin(a, idx).all()
+    np.testing.assert_array_equal(a, precise_bn_subset(idx, 0, 2048))
+    assert not np.array_equal(a, precise_bn_subset(idx, 1, 2048))
+    # Uniform over the indices: each quarter of them holds about a quarter of the draw.
+    counts = np.histogram(a, bins=4, range=(0, 20000))[0]
+    assert np.all(np.abs(counts - 512) < 80)
+    np.testing.assert_array_equal(precise_bn_subset(idx[:100], 0, 2048), idx[:100])
+
+
+def test_precise_bn_does_not_depend_on_the_order_of_the_data(monkeypatch):
+    """The BatchNorm statistics come from a random draw of the training images, not the first
+    ones: with dark images first, the first ones alone would give far darker statistics."""
+    import copy
+
+    import ganscope.detectors.cnn as cnn
+
+    monkeypatch.setattr(cnn, "PRECISE_BN_IMAGES", 16)
+    g = torch.Generator().manual_seed(0)
+    X = torch.cat([0.2 * torch.rand(60, 3, 32, 32, generator=g),
+                   0.8 + 0.2 * torch.rand(60, 3, 32, 32, generator=g)])  # fmt: skip
+    y = np.r_[np.zeros(60, int), np.ones(60, int)]
+    det = CNNDetector(input="rgb", blur_prob=0.0, jpeg_prob=0.0, **dict(FAST, epochs=1))
+    det.fit(X, y)
+
+    def first_bn_mean(images: torch.Tensor) -> torch.Tensor:
+        net = copy.deepcopy(det.network_)
+        det._precise_batchnorm(net, images, torch.device("cpu"))
+        bn = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        return bn.running_mean
+
+    bn = next(m for m in det.network_.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    everything, first = first_bn_mean(X), first_bn_mean(X[:16])
+    assert torch.linalg.norm(bn.running_mean - everything) < 0.5 * torch.linalg.norm(
+        bn.running_mean - first
+    )

@@ -55,7 +55,7 @@ def test_random_transposed_leaves_a_two_periodic_trace():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(GanscopeError, match="even"):
+    with pytest.raises(GanscopeError, match="multiples of 2"):
         simulate_upsampling(torch.rand(1, 3, 15, 16))
     with pytest.raises(GanscopeError, match="unknown"):
         upsample_like_a_generator(torch.rand(1, 3, 4, 4), "lanczos", torch.Generator())
@@ -72,3 +72,31 @@ def test_every_fake_ends_in_a_layer_by_default():
     assert near and float(npr_residual(fakes[near]).abs().max()) == 0.0
     with pytest.raises(GanscopeError, match="post_prob"):
         simulate_upsampling(x, post_prob=1.5)
+
+
+@pytest.mark.parametrize("kind", ["transposed", "pixelshuffle"])
+def test_phase_jitter_leaves_a_checkerboard_on_a_flat_image(kind):
+    flat = torch.full((1, 3, 8, 8), 0.4)
+    y = upsample_like_a_generator(flat, kind, torch.Generator().manual_seed(0), phase_jitter=0.1)
+    inner = y[..., 2:-2, 2:-2]
+    # Each output phase is flat at its own gain: the same value two pixels apart, not one.
+    torch.testing.assert_close(inner[..., 2:, :], inner[..., :-2, :])
+    torch.testing.assert_close(inner[..., :, 2:], inner[..., :, :-2])
+    assert float((inner[..., 1:, :] - inner[..., :-1, :]).abs().max()) > 1e-3
+
+
+def test_stages_up_sample_like_a_decoder():
+    x = torch.rand(8, 3, 32, 32)
+    fakes, kinds = simulate_upsampling(x, seed=1, kinds=("nearest",), post_prob=0.0, stages=(2,))
+    assert kinds == ["nearestx2"] * 8
+    # Two bare nearest stages: each 4x4 block is the mean of the same block of the input.
+    blocks = F.avg_pool2d(x, 4)
+    torch.testing.assert_close(fakes, F.interpolate(blocks, scale_factor=4, mode="nearest"))
+    _, kinds = simulate_upsampling(x, seed=1, stages=(1, 2))
+    assert {k.endswith("x2") for k in kinds} == {True, False}
+    with pytest.raises(GanscopeError, match="multiples of 4"):
+        simulate_upsampling(torch.rand(1, 3, 18, 18), stages=(1, 2))
+    with pytest.raises(GanscopeError, match="stages"):
+        simulate_upsampling(x, stages=(0,))
+    with pytest.raises(GanscopeError, match="phase_jitter"):
+        simulate_upsampling(x, phase_jitter=-1.0)

@@ -52,23 +52,37 @@ def _phase_normalized(kernel: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _random_transposed(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _phase_gains(gen: torch.Generator, jitter: float) -> torch.Tensor:
+    """``(3, 2, 2)`` gains of the four output phases per channel: ``1 + jitter * N(0, 1)``."""
+    return 1.0 + jitter * torch.randn(3, 2, 2, generator=gen)
+
+
+def _random_transposed(x: torch.Tensor, gen: torch.Generator, jitter: float = 0.0) -> torch.Tensor:
     k = int(torch.randint(2, 5, (1,), generator=gen))
     base = torch.ones(k, k) + 0.6 * torch.rand(k, k, generator=gen)
     kernel = _phase_normalized(base)
     weight = kernel.expand(3, 1, k, k).contiguous()  # the same kernel per channel (depthwise)
+    if jitter > 0:
+        gains = _phase_gains(gen, jitter)
+        for a in (0, 1):
+            for b in (0, 1):
+                weight[:, 0, a::2, b::2] *= gains[:, a, b, None, None]
     pad = (k - 2) // 2
     y = F.conv_transpose2d(x, weight, stride=2, padding=pad, groups=3)
     return y[..., : 2 * x.shape[-2], : 2 * x.shape[-1]]  # k = 3 makes one row/column more
 
 
-def _random_pixelshuffle(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _random_pixelshuffle(
+    x: torch.Tensor, gen: torch.Generator, jitter: float = 0.0
+) -> torch.Tensor:
     weight = torch.zeros(12, 3, 3, 3)
     for phase in range(4):
         for c in range(3):
             weight[4 * c + phase, c, 1, 1] = 1.0  # pixel_shuffle reads channel c*4 + phase
     weight = weight + 0.08 * torch.randn(12, 3, 3, 3, generator=gen)
     weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True)  # keep the mean of each phase
+    if jitter > 0:
+        weight = weight * _phase_gains(gen, jitter).reshape(12, 1, 1, 1)
     return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight), 2)
 
 
@@ -81,18 +95,25 @@ def _random_postconv(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def upsample_like_a_generator(
-    half: torch.Tensor, kind: str, gen: torch.Generator, *, post: bool = False
+    half: torch.Tensor,
+    kind: str,
+    gen: torch.Generator,
+    *,
+    post: bool = False,
+    phase_jitter: float = 0.0,
 ) -> torch.Tensor:
     """Up-sample ``(B, 3, h, w)`` 2x with ``kind`` (see the module doc), one random draw for the
-    batch; ``post`` adds the random near-identity 3x3 convolution. Output ``(B, 3, 2h, 2w)``,
-    not clamped."""
+    batch; ``post`` adds the random near-identity 3x3 convolution; ``phase_jitter`` > 0 scales
+    each output phase of a transposed or sub-pixel layer per channel by ``1 + phase_jitter *
+    N(0, 1)`` (a learned layer's phases never have exactly the same gain, which leaves a
+    checkerboard on flat regions). Output ``(B, 3, 2h, 2w)``, not clamped."""
     if kind in ("nearest", "bilinear", "bicubic"):
         extra = {} if kind == "nearest" else {"align_corners": False}
         y = F.interpolate(half, scale_factor=2, mode=kind, **extra)
     elif kind == "transposed":
-        y = _random_transposed(half, gen)
+        y = _random_transposed(half, gen, phase_jitter)
     elif kind == "pixelshuffle":
-        y = _random_pixelshuffle(half, gen)
+        y = _random_pixelshuffle(half, gen, phase_jitter)
     else:
         raise GanscopeError(
             f"unknown simulated up-sampler {kind!r}; choose from {', '.join(SIMULATED_UPSAMPLERS)}"
@@ -106,6 +127,8 @@ def simulate_upsampling(
     seed: int = 0,
     kinds: tuple[str, ...] = SIMULATED_UPSAMPLERS,
     post_prob: float = 1.0,
+    stages: tuple[int, ...] = (1,),
+    phase_jitter: float = 0.0,
 ) -> tuple[torch.Tensor, list[str]]:
     """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
     up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
@@ -116,23 +139,41 @@ def simulate_upsampling(
         kinds: up-samplers to draw from (:data:`SIMULATED_UPSAMPLERS`).
         post_prob: probability of the random 3x3 layer after the up-sampling (see the module
             doc for why anything below 1 makes enlarged photographs, not generator outputs).
+        stages: numbers of 2x stages to draw from (uniformly): with ``s`` stages the image is
+            average-pooled ``2**s`` x and up-sampled 2x ``s`` times by the same kind of
+            up-sampler (each stage its own kernels and, with ``post``, its own 3x3 layer), as in
+            a decoder. ``H`` and ``W`` must be multiples of ``2**max(stages)``.
+        phase_jitter: see :func:`upsample_like_a_generator`.
 
     Returns:
         ``(fakes (B, 3, H, W) in [0, 1], the kind used for each image)``.
     """
-    if images.ndim != 4 or images.shape[1] != 3 or images.shape[-1] % 2 or images.shape[-2] % 2:
+    if not stages or min(stages) < 1:
+        raise GanscopeError(f"stages must be numbers >= 1, got {stages}")
+    factor = 2 ** max(stages)
+    shape = images.shape
+    if images.ndim != 4 or shape[1] != 3 or shape[-1] % factor or shape[-2] % factor:
         raise GanscopeError(
-            f"expected (B, 3, H, W) images with even H, W, got {tuple(images.shape)}"
+            f"expected (B, 3, H, W) images with H, W multiples of {factor}, "
+            f"got {tuple(images.shape)}"
         )
     if not 0.0 <= post_prob <= 1.0:
         raise GanscopeError(f"post_prob must be in [0, 1], got {post_prob}")
+    if phase_jitter < 0:
+        raise GanscopeError(f"phase_jitter must be >= 0, got {phase_jitter}")
     gen = torch.Generator().manual_seed(seed)
-    half = F.avg_pool2d(images.float(), 2)
-    out = torch.empty_like(images, dtype=torch.float32)
+    images = images.float()
+    out = torch.empty_like(images)
     used = []
     for i in range(images.shape[0]):
         kind = kinds[int(torch.randint(len(kinds), (1,), generator=gen))]
         post = bool(torch.rand(1, generator=gen) < post_prob)
-        out[i] = upsample_like_a_generator(half[i : i + 1], kind, gen, post=post)[0]
-        used.append(kind + ("+conv" if post else ""))
+        n = stages[0]
+        if len(stages) > 1:
+            n = stages[int(torch.randint(len(stages), (1,), generator=gen))]
+        y = F.avg_pool2d(images[i : i + 1], 2**n)
+        for _ in range(n):
+            y = upsample_like_a_generator(y, kind, gen, post=post, phase_jitter=phase_jitter)
+        out[i] = y[0]
+        used.append(kind + ("+conv" if post else "") + (f"x{n}" if n > 1 else ""))
     return out.clamp_(0, 1), used
