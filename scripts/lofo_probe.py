@@ -15,7 +15,10 @@ cores, where a full build with its four leave-one-out models takes twenty. Varia
 - ``--validation calib``: early stopping on the calibration strip instead of a random split;
 - ``--antialias``: Zhang (ICML 2019)'s BlurPool before every subsampling of the network;
 - ``--set KEY=VALUE ...``: any of the build's detector settings (``jpeg_prob=0.2``);
-- ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP).
+- ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP);
+- ``--per-epoch``: also score the weights of every epoch and means of the weights of runs of
+  epochs (stochastic weight averaging, Izmailov et al., UAI 2018), each with precise BN and
+  recalibrated, from the same training (early stopping off).
 
 Printed per seed, then averaged: AP (balanced draw, chance 0.5) of each held-out source at its
 size and of the whole family per size; with ``--without none``, AP per size, fakes caught and
@@ -96,6 +99,45 @@ class Ensemble:
         return np.column_stack([1 - p, p])
 
 
+class EpochRecorder:
+    """Keeps the weights of every epoch of a :class:`~ganscope.detectors.CNNDetector` fit (after
+    its precise-BN pass, as validation sees them) and the images that pass used."""
+
+    def __init__(self, det: Any) -> None:
+        self.states: list[dict[str, torch.Tensor]] = []
+        original = det._precise_batchnorm
+
+        def record(net: torch.nn.Module, x_bn: torch.Tensor, device: torch.device) -> None:
+            original(net, x_bn, device)
+            self.states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+            self.x_bn = x_bn
+
+        det._precise_batchnorm = record
+        self.original = original
+
+
+def averaged(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of floating-point entries (weights, BN statistics); others from the last."""
+    out = {}
+    for k, v in states[-1].items():
+        out[k] = torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+    return out
+
+
+def per_epoch(det: Any, rec: EpochRecorder, x_cal, y_cal, tests, plan, only, without) -> None:
+    n = len(rec.states)
+    windows = {f"epoch {e}": (e, e) for e in range(1, n + 1)}
+    windows |= {f"mean {a}-{n}": (a, n) for a in (1, 2, 3, n // 2 + 1, n - 2) if a < n}
+    for name, (a, b) in windows.items():
+        det.network_.load_state_dict(averaged(rec.states[a - 1 : b]))
+        if a != b:  # the mean of weights needs its own BN statistics
+            rec.original(det.network_, rec.x_bn, torch.device("cpu"))
+        det.network_.eval()
+        det.calibrate_on(x_cal, y_cal)
+        res = summary(build.evaluate(det, tests, plan, only=only), without)
+        print(f"  {name}: " + " ".join(f"{k}={v:.3f}" for k, v in res.items() if "@" in k))
+
+
 def summary(res: dict[str, Any], without: str) -> dict[str, float]:
     if without != "none":
         out = {f"{n}@{r['size']}": r["ap"] for n, r in sorted(res["per_source"].items())}
@@ -133,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override detector settings, e.g. jpeg_prob=0.2 input=rgb (values read as JSON)",
     )
+    ap.add_argument("--per-epoch", action="store_true", help="score every epoch and SWA means")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     try:
@@ -176,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
             "antialias": args.antialias,
             **overrides,
         }
-        det = CNNDetector(**{**settings, "seed": seed}).fit(
+        if args.per_epoch:
+            settings["patience"] = settings["epochs"]
+        det = CNNDetector(**{**settings, "seed": seed})
+        rec = EpochRecorder(det) if args.per_epoch else None
+        det.fit(
             x,
             y,
             sample_weight=build.family_weights(fams) if args.weighting == "family" else None,
@@ -191,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for k, v in rows[-1].items():
             print(f"  {k}: {v:.3f}")
+        if rec is not None:
+            per_epoch(det, rec, x_cal, y_cal, tests, eval_plan, only, args.without)
     if len(rows) > 1:
         print(f"mean (spread) over seeds {args.seeds}:")
         for k in rows[0]:

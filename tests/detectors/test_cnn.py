@@ -308,3 +308,53 @@ def test_precise_bn_does_not_depend_on_the_order_of_the_data(monkeypatch):
     assert torch.linalg.norm(bn.running_mean - everything) < 0.5 * torch.linalg.norm(
         bn.running_mean - first
     )
+
+
+def test_weight_average_is_the_exact_mean_of_floating_point_entries():
+    from ganscope.detectors.cnn import WeightAverage
+
+    nets = [
+        torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)) for _ in range(3)
+    ]
+    for k, net in enumerate(nets):
+        net[1].num_batches_tracked.fill_(10 * k)
+    swa = WeightAverage(nets[0])
+    for epoch, net in enumerate(nets, start=4):
+        swa.add(net, epoch)
+    target = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    target[1].num_batches_tracked.fill_(7)
+    swa.apply(target)
+    mean_weight = sum(n[0].weight.detach().double() for n in nets) / 3
+    torch.testing.assert_close(target[0].weight.detach().double(), mean_weight)
+    assert int(target[1].num_batches_tracked) == 7  # integers are not averaged
+    assert (swa.count, swa.first, swa.last) == (3, 4, 6)
+
+
+def test_average_from_keeps_the_mean_of_the_epochs_weights(train_set, tmp_path):
+    """With ``average_from=2`` the network is the mean of the weights that ended epochs 2-4,
+    whose BatchNorm statistics are recomputed for it."""
+    X, y = train_set
+    det = CNNDetector(input="npr", blur_prob=0.0, jpeg_prob=0.0, average_from=2,
+                      **dict(FAST, patience=4))  # fmt: skip
+    states = []
+    original = det._precise_batchnorm
+
+    def record(net, x_bn, device):
+        original(net, x_bn, device)
+        states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+
+    det._precise_batchnorm = record
+    det.fit(X, y)
+    assert len(states) == 5  # four epochs and the mean's own statistics
+    assert det.averaged_epochs_ == (2, 4) and det.best_epoch_ == 4
+    final = det.network_.state_dict()
+    for k, v in final.items():
+        if v.is_floating_point() and "running" not in k:
+            mean = sum(s[k].double() for s in states[1:4]) / 3
+            torch.testing.assert_close(v.double(), mean, rtol=1e-5, atol=1e-6)
+    bn = next(k for k in final if k.endswith("running_var"))
+    torch.testing.assert_close(final[bn], states[4][bn])
+    save_detector(det, tmp_path / "swa")
+    assert load_detector(tmp_path / "swa").averaged_epochs_ == (2, 4)
+    with pytest.raises(GanscopeError, match="average_from"):
+        CNNDetector(average_from=0, **FAST).fit(X, y)

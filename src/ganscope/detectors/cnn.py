@@ -77,6 +77,31 @@ def precise_bn_subset(train_idx: np.ndarray, seed: int, n: int = PRECISE_BN_IMAG
     return np.sort(train_idx[torch.randperm(train_idx.size, generator=gen)[:n].numpy()])
 
 
+class WeightAverage:
+    """The running mean of a network's floating-point weights over the times it is
+    :meth:`add`-ed (stochastic weight averaging, Izmailov et al., UAI 2018). BatchNorm running
+    statistics are averaged too but mean nothing for the averaged weights: recompute them
+    (precise BN) after :meth:`apply`."""
+
+    def __init__(self, net: nn.Module) -> None:
+        self.mean = {
+            k: torch.zeros_like(v, dtype=torch.float64)
+            for k, v in net.state_dict().items() if v.is_floating_point()
+        }  # fmt: skip
+        self.count, self.first, self.last = 0, 0, 0
+
+    def add(self, net: nn.Module, epoch: int) -> None:
+        self.count += 1
+        self.first, self.last = self.first or epoch, epoch
+        state = net.state_dict()
+        for k, m in self.mean.items():
+            m += (state[k].detach().double() - m) / self.count
+
+    def apply(self, net: nn.Module) -> None:
+        state = net.state_dict()
+        net.load_state_dict({**state, **{k: m.to(state[k].dtype) for k, m in self.mean.items()}})
+
+
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     """The multiple of the base learning rate for optimizer step ``step`` (from 0) of
     ``total_steps``: 1 for ``constant``; ``(1 + cos(pi * step / total_steps)) / 2`` for
@@ -176,6 +201,12 @@ class CNNDetector(BaseDetector):
             (none when ``fit`` is given ``validation`` data).
         patience: epochs without validation improvement before stopping; ``None``: a quarter
             of the epochs, at least 5.
+        average_from: stochastic weight averaging (Izmailov et al., UAI 2018): keep the mean of
+            the weights at the end of epochs ``average_from`` .. the last one run, with
+            BatchNorm statistics recomputed for it, instead of the epoch with the lowest
+            validation loss. Cha et al. (SWAD, NeurIPS 2021) find such means generalize better
+            to unseen domains than any single epoch; early stopping still ends training, and a
+            run that stops before ``average_from`` keeps its last epoch. ``None``: off.
         weights: optional foreign weights file (e.g. CNNDetection's ``blur_jpg_prob0.5.pth``)
             to start from, read with ``torch.load(weights_only=True)``.
         seed: seed of initialization, split, augmentation and batch order.
@@ -191,7 +222,9 @@ class CNNDetector(BaseDetector):
         input_mean_, input_std_: per-channel standardization of the ``fft``/``dct`` input
             (measured on the training images; 0 and 1 for ``rgb``/``npr``).
         history_: per-epoch ``{"epoch", "train_loss", "val_loss"}``.
-        best_epoch_: the epoch whose weights were kept.
+        best_epoch_: the epoch whose weights were kept (with ``average_from``: the last epoch
+            of the mean).
+        averaged_epochs_: ``(first, last)`` epochs of the weight mean, ``None`` without one.
         augment_, epochs_, patience_: the augmentation policy and the epoch budget used.
         val_ap_: average precision on the validation split (``nan`` without one).
         val_chance_: the AP of a random guess there (the fraction of fakes).
@@ -220,6 +253,7 @@ class CNNDetector(BaseDetector):
         batch_size: int = 32,
         val_fraction: float = 0.2,
         patience: int | None = None,
+        average_from: int | None = None,
         weights: str | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -244,6 +278,7 @@ class CNNDetector(BaseDetector):
         self.batch_size = batch_size
         self.val_fraction = val_fraction
         self.patience = patience
+        self.average_from = average_from
         self.weights = weights
         self.seed = seed
         self.device = device
@@ -293,6 +328,8 @@ class CNNDetector(BaseDetector):
             )
         if self.patience is not None and self.patience < 1:
             raise GanscopeError("patience must be >= 1")
+        if self.average_from is not None and self.average_from < 1:
+            raise GanscopeError("average_from must be >= 1 (an epoch) or None")
         if self.lr_schedule not in LR_SCHEDULES:
             raise GanscopeError(
                 f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}"
@@ -426,6 +463,7 @@ class CNNDetector(BaseDetector):
         net = self._build_network().to(device)
         self.history_: list[dict[str, float]] = []
         self.best_epoch_ = 0
+        self.averaged_epochs_: tuple[int, int] | None = None
         if self.epochs_ > 0:
             self._train(net, x, yy, train_idx, val_idx, gen, device, weights)
         net.eval()
@@ -491,6 +529,7 @@ class CNNDetector(BaseDetector):
         bn_idx = precise_bn_subset(train_idx, self.seed + 1, PRECISE_BN_IMAGES)
         x_bn = x[torch.from_numpy(bn_idx)]
         best_loss, best_state, wait = math.inf, None, 0
+        swa = WeightAverage(net) if self.average_from is not None else None
         steps_per_epoch = math.ceil(train_idx.size / self.batch_size)
         total_steps, step = self.epochs_ * steps_per_epoch, 0
         with progress_bar(self.epochs_ * steps_per_epoch, "training") as bar:
@@ -520,6 +559,8 @@ class CNNDetector(BaseDetector):
                     bar.advance(1, epoch=epoch, loss=loss.item())
                 record = {"epoch": epoch, "train_loss": total / max(count, 1)}
                 self._precise_batchnorm(net, x_bn, device)
+                if swa is not None and epoch >= self.average_from:
+                    swa.add(net, epoch)
                 if val_idx.size:
                     val_logits = self._logits(net, x_val, device)
                     val_loss = float(F.binary_cross_entropy_with_logits(val_logits, y_val))
@@ -535,7 +576,14 @@ class CNNDetector(BaseDetector):
                 if val_idx.size and wait >= self.patience_:
                     bar.advance(steps_per_epoch * (self.epochs_ - epoch))
                     break
-        if best_state is not None:
+        if swa is not None:
+            if not swa.count:  # stopped before the first epoch of the mean: the last epoch
+                swa.add(net, len(self.history_))
+            swa.apply(net)
+            self._precise_batchnorm(net, x_bn, device)
+            self.averaged_epochs_ = (swa.first, swa.last)
+            self.best_epoch_ = swa.last
+        elif best_state is not None:
             net.load_state_dict(best_state)
 
     def _precise_batchnorm(
@@ -626,6 +674,7 @@ class CNNDetector(BaseDetector):
         det.network_ = det._build_network().to(resolve_device(det.device)).eval()
         det.threshold_, det.temperature_, det.bias_, det.val_ece_ = 0.5, 1.0, 0.0, math.nan
         det.history_, det.best_epoch_, det.n_train_, det.n_val_ = [], 0, 0, 0
+        det.averaged_epochs_ = None
         det.augment_, det.epochs_, det.patience_ = "none", 0, 0
         det.val_ap_, det.val_chance_ = math.nan, math.nan
         det.classes_ = np.array([0, 1])
@@ -641,6 +690,7 @@ class CNNDetector(BaseDetector):
             "crop": self.crop_,
             "history": self.history_,
             "best_epoch": self.best_epoch_,
+            "averaged_epochs": self.averaged_epochs_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
             "augment": self.augment_,
@@ -668,6 +718,8 @@ class CNNDetector(BaseDetector):
         self.crop_ = int(state["crop"])
         self.history_ = list(state["history"])
         self.best_epoch_ = int(state["best_epoch"])
+        averaged = state.get("averaged_epochs")  # models before weight averaging: none
+        self.averaged_epochs_ = None if averaged is None else (int(averaged[0]), int(averaged[1]))
         self.n_train_, self.n_val_ = int(state["n_train"]), int(state["n_val"])
         # models saved before issue 12 lack these
         self.augment_ = state.get("augment", "blur+jpeg")
