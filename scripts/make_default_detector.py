@@ -474,7 +474,7 @@ def data_key(plan: Plan, photos_: list[Photo]) -> str:
     the re-rendering autoencoders' recipe and the crop size. A cache made under another key is
     rebuilt, never reused. The detector's settings are not part of it (:func:`model_key`): a
     change of augmentation or schedule retrains the models on the same data."""
-    skip = ("target_fpr", "lofo_seeds", *TRAINING_FIELDS)
+    skip = ("target_fpr", "lofo", "lofo_seeds", *TRAINING_FIELDS)
     data_plan = {k: v for k, v in asdict(plan).items() if k not in skip}
     return _digest(
         [

@@ -37,6 +37,8 @@ def test_a_new_threshold_target_reuses_the_cached_network_and_recalibrates_it(bu
     assert mod.data_key(mod.Plan(debian=False, target_fpr=0.2), photos) == key
     # The epoch budget and the detector's settings retrain the models on the same data.
     assert mod.data_key(mod.Plan(debian=False, epochs=3), photos) == key
+    # --no-lofo builds the same data sets (it once keyed them apart and rebuilt them).
+    assert mod.data_key(mod.Plan(debian=False, lofo=False), photos) == key
     assert mod.data_key(mod.Plan(debian=False, simulated=5), photos) != key
     model = mod.model_key(base, key)
     assert mod.model_key(mod.Plan(debian=False, target_fpr=0.2), key) == model
