@@ -100,3 +100,20 @@ def test_stages_up_sample_like_a_decoder():
         simulate_upsampling(x, stages=(0,))
     with pytest.raises(GanscopeError, match="phase_jitter"):
         simulate_upsampling(x, phase_jitter=-1.0)
+
+
+def test_relu_conv_post_layer_is_a_small_nonlinear_residual():
+    from ganscope.detectors.simulate import _random_relu_block
+
+    x = torch.rand(2, 3, 16, 16)
+    y = _random_relu_block(x, torch.Generator().manual_seed(0))
+    assert 1e-4 < float((y - x).abs().mean()) < 0.05
+    # Not affine: an affine r would give r(x) + r(z) = r(x + z - c) + r(c) for every c.
+    r = lambda v: _random_relu_block(v, torch.Generator().manual_seed(0)) - v  # noqa: E731
+    z, c = x.flip(-1), torch.full_like(x, 0.5)
+    assert float((r(x) + r(z) - r(x + z - c) - r(c)).abs().max()) > 1e-4
+    a, kinds_a = simulate_upsampling(x, seed=2)
+    b, kinds_b = simulate_upsampling(x, seed=2, post_layer="relu-conv")
+    assert kinds_a[0] == kinds_b[0] and not torch.equal(a, b)
+    with pytest.raises(GanscopeError, match="post_layer"):
+        simulate_upsampling(x, post_layer="mlp")

@@ -94,6 +94,20 @@ def _random_postconv(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight)
 
 
+POST_LAYERS = ("conv", "relu-conv")
+"""What follows a simulated up-sampling: ``conv``, the random near-identity 3x3 convolution;
+``relu-conv``, first a random residual ``y + s * conv(leaky_relu(conv(y)))`` (3 -> 8 -> 3
+channels, ``s`` uniform in [0.02, 0.1]), as a generator's last block is nonlinear, then it."""
+
+
+def _random_relu_block(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    w1 = torch.randn(8, 3, 3, 3, generator=gen) / 27**0.5
+    w2 = torch.randn(3, 8, 3, 3, generator=gen) / 72**0.5
+    scale = 0.02 + 0.08 * float(torch.rand(1, generator=gen))
+    h = F.leaky_relu(F.conv2d(F.pad(x - 0.5, (1, 1, 1, 1), mode="replicate"), w1), 0.2)
+    return x + scale * F.conv2d(F.pad(h, (1, 1, 1, 1), mode="replicate"), w2)
+
+
 def upsample_like_a_generator(
     half: torch.Tensor,
     kind: str,
@@ -101,12 +115,14 @@ def upsample_like_a_generator(
     *,
     post: bool = False,
     phase_jitter: float = 0.0,
+    post_layer: str = "conv",
 ) -> torch.Tensor:
     """Up-sample ``(B, 3, h, w)`` 2x with ``kind`` (see the module doc), one random draw for the
     batch; ``post`` adds the random near-identity 3x3 convolution; ``phase_jitter`` > 0 scales
     each output phase of a transposed or sub-pixel layer per channel by ``1 + phase_jitter *
     N(0, 1)`` (a learned layer's phases never have exactly the same gain, which leaves a
-    checkerboard on flat regions). Output ``(B, 3, 2h, 2w)``, not clamped."""
+    checkerboard on flat regions); ``post_layer``: what ``post`` adds (:data:`POST_LAYERS`).
+    Output ``(B, 3, 2h, 2w)``, not clamped."""
     if kind in ("nearest", "bilinear", "bicubic"):
         extra = {} if kind == "nearest" else {"align_corners": False}
         y = F.interpolate(half, scale_factor=2, mode=kind, **extra)
@@ -118,7 +134,11 @@ def upsample_like_a_generator(
         raise GanscopeError(
             f"unknown simulated up-sampler {kind!r}; choose from {', '.join(SIMULATED_UPSAMPLERS)}"
         )
-    return _random_postconv(y, gen) if post else y
+    if not post:
+        return y
+    if post_layer == "relu-conv":
+        y = _random_relu_block(y, gen)
+    return _random_postconv(y, gen)
 
 
 def simulate_upsampling(
@@ -129,6 +149,7 @@ def simulate_upsampling(
     post_prob: float = 1.0,
     stages: tuple[int, ...] = (1,),
     phase_jitter: float = 0.0,
+    post_layer: str = "conv",
 ) -> tuple[torch.Tensor, list[str]]:
     """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
     up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
@@ -144,6 +165,7 @@ def simulate_upsampling(
             up-sampler (each stage its own kernels and, with ``post``, its own 3x3 layer), as in
             a decoder. ``H`` and ``W`` must be multiples of ``2**max(stages)``.
         phase_jitter: see :func:`upsample_like_a_generator`.
+        post_layer: the layer ``post`` adds (:data:`POST_LAYERS`).
 
     Returns:
         ``(fakes (B, 3, H, W) in [0, 1], the kind used for each image)``.
@@ -159,6 +181,10 @@ def simulate_upsampling(
         )
     if not 0.0 <= post_prob <= 1.0:
         raise GanscopeError(f"post_prob must be in [0, 1], got {post_prob}")
+    if post_layer not in POST_LAYERS:
+        raise GanscopeError(
+            f"post_layer must be one of {', '.join(POST_LAYERS)}, not {post_layer!r}"
+        )
     if phase_jitter < 0:
         raise GanscopeError(f"phase_jitter must be >= 0, got {phase_jitter}")
     gen = torch.Generator().manual_seed(seed)
@@ -173,7 +199,9 @@ def simulate_upsampling(
             n = stages[int(torch.randint(len(stages), (1,), generator=gen))]
         y = F.avg_pool2d(images[i : i + 1], 2**n)
         for _ in range(n):
-            y = upsample_like_a_generator(y, kind, gen, post=post, phase_jitter=phase_jitter)
+            y = upsample_like_a_generator(
+                y, kind, gen, post=post, phase_jitter=phase_jitter, post_layer=post_layer
+            )
         out[i] = y[0]
         used.append(kind + ("+conv" if post else "") + (f"x{n}" if n > 1 else ""))
     return out.clamp_(0, 1), used
