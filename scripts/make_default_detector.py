@@ -171,6 +171,10 @@ class Plan:
     (:mod:`ganscope.detectors.simulate`). Trained as fakes, they made that detector call 70-75%
     of real 32 px photo crops enlarged 2x bilinear or bicubic fake; left out, the nearest ones
     scored at chance (AP 0.50-0.53) and held its simulated family below AP 0.90."""
+    simulated_layer: str = "conv"
+    """What ends a simulated fake after its up-sampling
+    (:data:`ganscope.detectors.simulate.POST_LAYERS`): ``conv``, a random near-identity 3x3
+    convolution, or ``relu-conv``, a random nonlinear residual block before it."""
     resize_prob: float = 0.2
     resize_scale: tuple[float, float] = (1.0, 2.0)
     resize_filters: tuple[str, ...] = ("bicubic", "bilinear")
@@ -537,7 +541,12 @@ def make_items(
         pair(regions, rerender_regions(models, regions), f"aligned-{up}", "autoencoder")
     if n_simulated:
         regions, _ = real_regions(photos_, ALIGNED_REGION, n_simulated, split, rng)
-        pair(regions, simulated(regions, seed, plan.simulated_post), "simulated", "simulated")
+        pair(
+            regions,
+            simulated(regions, seed, plan.simulated_post, post_layer=plan.simulated_layer),
+            "simulated",
+            "simulated",
+        )
     for name, family in zoo_generators():
         fakes = zoo_samples(name, range(zoo_seed, zoo_seed + per_zoo))
         regions, _ = real_regions(photos_, TILE, per_zoo, split, rng)
@@ -609,7 +618,9 @@ def test_sets(
                 fakes = rerender_regions(model, regions)
                 arrays[f"{size}/fake/aligned-{up}"] = fakes[:, pad:-pad, pad:-pad]
             if plan.simulated:
-                fakes = simulated(regions, size, plan.simulated_post)
+                fakes = simulated(
+                    regions, size, plan.simulated_post, post_layer=plan.simulated_layer
+                )
                 arrays[f"{size}/fake/simulated"] = fakes[:, pad:-pad, pad:-pad]
             if size == TILE:
                 for name, _family in zoo:
