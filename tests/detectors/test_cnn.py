@@ -358,3 +358,33 @@ def test_average_from_keeps_the_mean_of_the_epochs_weights(train_set, tmp_path):
     assert load_detector(tmp_path / "swa").averaged_epochs_ == (2, 4)
     with pytest.raises(GanscopeError, match="average_from"):
         CNNDetector(average_from=0, **FAST).fit(X, y)
+
+
+def test_members_average_the_logits_of_networks_trained_alike(train_set, test_set, tmp_path):
+    """``members=2``: member 0 is exactly the single network of the seed, member 1 that of the
+    next seed on the same split, and the detector's logit is their mean, calibrated as one."""
+    from ganscope.detectors.networks import MeanLogit
+
+    X, y = train_set
+    Xt, _ = test_set
+    settings = dict(input="npr", blur_prob=0.0, jpeg_prob=0.0, calibrate="platt", **FAST)
+    single = CNNDetector(**dict(settings, epochs=2)).fit(X, y)
+    pair = CNNDetector(members=2, **dict(settings, epochs=2)).fit(X, y)
+    assert isinstance(pair.network_, MeanLogit) and len(pair.network_.members) == 2
+    first, second = pair.network_.members
+    for k, v in single.network_.state_dict().items():
+        torch.testing.assert_close(first.state_dict()[k], v, rtol=0, atol=0)
+    assert not torch.equal(first.conv1.weight, second.conv1.weight)
+    cpu = torch.device("cpu")
+    mean = (single._logits(first, Xt, cpu) + pair._logits(second, Xt, cpu)) / 2
+    torch.testing.assert_close(pair._logits(pair.network_, Xt, cpu), mean)
+    p = torch.sigmoid(mean.double() / pair.temperature_ + pair.bias_).numpy()
+    np.testing.assert_allclose(pair.predict_proba(Xt)[:, 1], p, rtol=1e-6)
+    assert [r["member"] for r in pair.history_] == [0, 0, 1, 1]
+    assert len(pair.member_epochs_) == 2 and pair.best_epoch_ == pair.member_epochs_[0]
+    save_detector(pair, tmp_path / "pair")
+    again = load_detector(tmp_path / "pair")
+    assert again.members == 2 and again.member_epochs_ == pair.member_epochs_
+    np.testing.assert_array_equal(again.predict_proba(Xt), pair.predict_proba(Xt))
+    with pytest.raises(GanscopeError, match="members"):
+        CNNDetector(members=0, **FAST).fit(X, y)

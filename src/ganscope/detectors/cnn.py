@@ -31,7 +31,7 @@ from ganscope.detectors.augment import (
 )
 from ganscope.detectors.base import BaseDetector, as_images, as_labels, register_detector
 from ganscope.detectors.inputs import CALIBRATIONS, CNN_INPUTS, EVAL_CROPS, cnn_input
-from ganscope.detectors.networks import ARCHITECTURES, create_network
+from ganscope.detectors.networks import ARCHITECTURES, MeanLogit, create_network
 from ganscope.detectors.tiles import tile_count, tile_images
 from ganscope.devices import resolve_device
 from ganscope.errors import GanscopeError
@@ -210,6 +210,11 @@ class CNNDetector(BaseDetector):
             validation loss. Cha et al. (SWAD, NeurIPS 2021) find such means generalize better
             to unseen domains than any single epoch; early stopping still ends training, and a
             run that stops before ``average_from`` keeps its last epoch. ``None``: off.
+        members: networks to train, from seeds ``seed``, ``seed + 1``, ...; the detector's
+            logit is the mean of theirs (a deep ensemble, Lakshminarayanan et al., NeurIPS
+            2017; :class:`~ganscope.detectors.networks.MeanLogit`), calibrated as one. They
+            share the validation split; member 0 is the network ``members=1`` trains. Scoring
+            costs ``members`` times as much.
         weights: optional foreign weights file (e.g. CNNDetection's ``blur_jpg_prob0.5.pth``)
             to start from, read with ``torch.load(weights_only=True)``.
         seed: seed of initialization, split, augmentation and batch order.
@@ -226,7 +231,9 @@ class CNNDetector(BaseDetector):
             (measured on the training images; 0 and 1 for ``rgb``/``npr``).
         history_: per-epoch ``{"epoch", "train_loss", "val_loss"}``.
         best_epoch_: the epoch whose weights were kept (with ``average_from``: the last epoch
-            of the mean).
+            of the mean); of member 0 in an ensemble.
+        member_epochs_: ``best_epoch_`` of every member (``history_`` records carry a
+            ``member`` index when there are several).
         averaged_epochs_: ``(first, last)`` epochs of the weight mean, ``None`` without one.
         augment_, epochs_, patience_: the augmentation policy and the epoch budget used.
         val_ap_: average precision on the validation split (``nan`` without one).
@@ -257,6 +264,7 @@ class CNNDetector(BaseDetector):
         val_fraction: float = 0.2,
         patience: int | None = None,
         average_from: int | None = None,
+        members: int = 1,
         weights: str | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -282,6 +290,7 @@ class CNNDetector(BaseDetector):
         self.val_fraction = val_fraction
         self.patience = patience
         self.average_from = average_from
+        self.members = members
         self.weights = weights
         self.seed = seed
         self.device = device
@@ -333,14 +342,16 @@ class CNNDetector(BaseDetector):
             raise GanscopeError("patience must be >= 1")
         if self.average_from is not None and self.average_from < 1:
             raise GanscopeError("average_from must be >= 1 (an epoch) or None")
+        if not isinstance(self.members, int) or self.members < 1:
+            raise GanscopeError(f"members must be an integer >= 1, not {self.members!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise GanscopeError(
                 f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}"
             )
 
-    def _build_network(self) -> nn.Module:
+    def _build_network(self, seed: int | None = None) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.seed if seed is None else seed)
             net = create_network(self.arch, antialias=self.antialias)
         if self.weights:
             from ganscope.checkpoint import load_foreign_weights
@@ -463,13 +474,20 @@ class CNNDetector(BaseDetector):
             train_idx, val_idx = _stratified_split(yy, self.val_fraction, gen)
         self._input_stats(x[torch.from_numpy(train_idx)])
         self._resolve_budget(train_idx.size)
-        net = self._build_network().to(device)
         self.history_: list[dict[str, float]] = []
         self.best_epoch_ = 0
+        self.member_epochs_: list[int] = []
         self.averaged_epochs_: tuple[int, int] | None = None
-        if self.epochs_ > 0:
-            self._train(net, x, yy, train_idx, val_idx, gen, device, weights)
-        net.eval()
+        nets = []
+        for m in range(self.members):  # member 0 is exactly the single network of this seed
+            net = self._build_network(self.seed + m).to(device)
+            if self.epochs_ > 0:
+                member_gen = gen if m == 0 else torch.Generator().manual_seed(self.seed + m)
+                self._train(net, x, yy, train_idx, val_idx, member_gen, device, weights, m)
+            self.member_epochs_.append(self.best_epoch_)
+            nets.append(net.eval())
+        self.best_epoch_ = self.member_epochs_[0]
+        net = nets[0] if self.members == 1 else MeanLogit(nets).eval()
         if self.epochs_ == 0:  # nothing was trained on the images: calibrate on all of them
             val_idx = np.arange(len(yy))
         self.network_ = net
@@ -521,6 +539,7 @@ class CNNDetector(BaseDetector):
         gen: torch.Generator,
         device: torch.device,
         weights: np.ndarray | None = None,
+        member: int = 0,
     ) -> None:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         yt = torch.from_numpy(y).float()
@@ -535,7 +554,8 @@ class CNNDetector(BaseDetector):
         swa = WeightAverage(net) if self.average_from is not None else None
         steps_per_epoch = math.ceil(train_idx.size / self.batch_size)
         total_steps, step = self.epochs_ * steps_per_epoch, 0
-        with progress_bar(self.epochs_ * steps_per_epoch, "training") as bar:
+        what = f"training {member + 1}/{self.members}" if self.members > 1 else "training"
+        with progress_bar(self.epochs_ * steps_per_epoch, what) as bar:
             for epoch in range(1, self.epochs_ + 1):
                 net.train()
                 order = torch.from_numpy(train_idx)[torch.randperm(train_idx.size, generator=gen)]
@@ -561,6 +581,8 @@ class CNNDetector(BaseDetector):
                     count += idx.numel()
                     bar.advance(1, epoch=epoch, loss=loss.item())
                 record = {"epoch": epoch, "train_loss": total / max(count, 1)}
+                if self.members > 1:
+                    record = {"member": member, **record}
                 self._precise_batchnorm(net, x_bn, device)
                 if swa is not None and epoch >= self.average_from:
                     swa.add(net, epoch)
@@ -677,7 +699,7 @@ class CNNDetector(BaseDetector):
         det.network_ = det._build_network().to(resolve_device(det.device)).eval()
         det.threshold_, det.temperature_, det.bias_, det.val_ece_ = 0.5, 1.0, 0.0, math.nan
         det.history_, det.best_epoch_, det.n_train_, det.n_val_ = [], 0, 0, 0
-        det.averaged_epochs_ = None
+        det.averaged_epochs_, det.member_epochs_ = None, [0]
         det.augment_, det.epochs_, det.patience_ = "none", 0, 0
         det.val_ap_, det.val_chance_ = math.nan, math.nan
         det.classes_ = np.array([0, 1])
@@ -693,6 +715,7 @@ class CNNDetector(BaseDetector):
             "crop": self.crop_,
             "history": self.history_,
             "best_epoch": self.best_epoch_,
+            "member_epochs": self.member_epochs_,
             "averaged_epochs": self.averaged_epochs_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
@@ -709,7 +732,8 @@ class CNNDetector(BaseDetector):
 
     def _set_fitted_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self._check_settings()
-        net = create_network(self.arch, antialias=self.antialias)
+        nets = [create_network(self.arch, antialias=self.antialias) for _ in range(self.members)]
+        net = nets[0] if self.members == 1 else MeanLogit(nets)
         net_state = {
             k[len("network.") :]: v for k, v in tensors.items() if k.startswith("network.")
         }
@@ -721,6 +745,7 @@ class CNNDetector(BaseDetector):
         self.crop_ = int(state["crop"])
         self.history_ = list(state["history"])
         self.best_epoch_ = int(state["best_epoch"])
+        self.member_epochs_ = [int(e) for e in state.get("member_epochs", [self.best_epoch_])]
         averaged = state.get("averaged_epochs")  # models before weight averaging: none
         self.averaged_epochs_ = None if averaged is None else (int(averaged[0]), int(averaged[1]))
         self.n_train_, self.n_val_ = int(state["n_train"]), int(state["n_val"])

@@ -244,6 +244,27 @@ def npr(*, in_channels: int = 3, antialias: bool = False) -> NPRNet:
     return NPRNet(in_channels=in_channels, antialias=antialias)
 
 
+class MeanLogit(nn.Module):
+    """The mean logit of several networks trained alike from different seeds: a deep ensemble
+    (Lakshminarayanan, Pritzel & Blundell, "Simple and Scalable Predictive Uncertainty
+    Estimation using Deep Ensembles", NeurIPS 2017), whose averaging of independently trained
+    members is their remedy for one network's overconfidence on data unlike its training set.
+
+    Shape:
+        - Input: what every member takes.
+        - Output: ``(B,)``, the members' ``(B,)`` logits averaged.
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise GanscopeError("an ensemble needs at least two networks")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(0)
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "resnet-small": resnet_small,
     "resnet50": resnet50,

@@ -189,6 +189,13 @@ def fit_detector(
     return det
 
 
+def _epochs_kept(det: CNNDetector) -> str:
+    """``best epoch 7 of 10``, or for an ensemble ``best epochs 7 of 10, 12 of 12``."""
+    runs = [sum(r.get("member", 0) == m for r in det.history_) for m in range(det.members)]
+    kept = ", ".join(f"{e} of {n}" for e, n in zip(det.member_epochs_, runs, strict=True))
+    return f"best epoch {kept}" if det.members == 1 else f"best epochs {kept}"
+
+
 def _cnn_summary(det: CNNDetector, err: Lines) -> list[str]:
     val = (
         f"validation AP {det.val_ap_:.3f} (chance {det.val_chance_:.2f})"
@@ -202,7 +209,7 @@ def _cnn_summary(det: CNNDetector, err: Lines) -> list[str]:
             "spectral --method (e.g. logreg)"
         )
     return [
-        f"best epoch {det.best_epoch_} of {len(det.history_)} (augment {det.augment_}), {val}, "
+        f"{_epochs_kept(det)} (augment {det.augment_}), {val}, "
         f"calibrated threshold {det.threshold_:.3f} on {det.n_val_} validation images"
         + (
             f" (temperature {det.temperature_:.3f}"
