@@ -318,3 +318,26 @@ def test_bad_target_fpr_is_refused_before_reading_images(image_folders, tmp_path
     )  # fmt: skip
     assert code == 2 and "--target-fpr" in err and len(err.strip().splitlines()) == 1
     assert not (out / "errors.csv").exists()
+
+
+def test_members_train_an_ensemble_that_detect_loads(image_folders, tmp_path, capsys):
+    out = tmp_path / "pair"
+    code, said, err = run(
+        ["detector", "train", "--real", image_folders / "real", "--fake", image_folders / "gan",
+         "--method", "cnn", "--features", "npr", "--epochs", "1", "--crop", "28", "--device",
+         "cpu", "--members", "2", "--out", out],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "best epochs 1 of 1, 1 of 1" in said + err
+    assert json.loads((out / "config.json").read_text())["settings"]["members"] == 2
+    code, _, err = run(
+        ["detect", "--model", out, image_folders / "gan2", "--json", tmp_path / "p.json"], capsys
+    )
+    assert code == 0, err
+    code, _, err = run(
+        ["detector", "train", "--real", image_folders / "real", "--fake", image_folders / "gan",
+         "--method", "cnn", "--members", "0", "--out", tmp_path / "none"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and "--members" in err and len(err.strip().splitlines()) == 1

@@ -110,6 +110,8 @@ class TrainSettings:
         jpeg_prob: cnn: JPEG probability (0.1); implies blur+jpeg.
         val_fraction: cnn: held-out fraction per class.
         patience: cnn: early-stopping epochs (default: epochs / 4).
+        members: cnn: networks to train from seeds seed, seed+1, ...; the detector scores with
+            the mean of their logits (a deep ensemble; scoring costs that many times as much).
         weights: cnn: start from a .pth/.safetensors file (e.g. CNNDetection's); with --epochs 0
             it is used as it is.
         seed: random seed; the same seed gives the same output.
@@ -136,12 +138,14 @@ class TrainSettings:
     jpeg_prob: float | None = None
     val_fraction: float = 0.2
     patience: int | None = None
+    members: int = 1
     weights: Path | None = None
     seed: int = 0
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0)):
+        for name, low in (("size", 1), ("bins", 1), ("crop", 1), ("batch_size", 1), ("epochs", 0),
+                          ("members", 1)):  # fmt: skip
             positive(getattr(self, name), "--" + name.replace("_", "-"), minimum=low)
         if self.target_fpr is not None and (
             self.calibrate == "threshold" or not 0 < self.target_fpr < 1

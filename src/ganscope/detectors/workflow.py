@@ -106,6 +106,7 @@ def build_detector(settings: TrainSettings) -> BaseDetector:
         jpeg_prob=0.1 if settings.jpeg_prob is None else settings.jpeg_prob,
         val_fraction=settings.val_fraction,
         patience=settings.patience,
+        members=settings.members,
         weights=str(settings.weights) if settings.weights else None,
         seed=settings.seed,
         device=settings.device,
