@@ -15,7 +15,9 @@ cores, where a full build with its four leave-one-out models takes twenty. Varia
 - ``--validation calib``: early stopping on the calibration strip instead of a random split;
 - ``--antialias``: Zhang (ICML 2019)'s BlurPool before every subsampling of the network;
 - ``--set KEY=VALUE ...``: any of the build's detector settings (``jpeg_prob=0.2``);
-- ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP);
+- ``--seeds``: several trainings, and their mean and spread (single runs vary by 0.05 AP); each
+  is an ensemble of ``DETECTOR_SETTINGS["members"]`` networks as in the build (``--set
+  members=1`` for one), whose members are also scored alone;
 - ``--per-epoch``: also score the weights of every epoch and means of the weights of runs of
   epochs (stochastic weight averaging, Izmailov et al., UAI 2018), each with precise BN and
   recalibrated, from the same training (early stopping off).
@@ -221,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             "antialias": args.antialias,
             **overrides,
         }
-        if args.per_epoch:
-            settings["patience"] = settings["epochs"]
+        if args.per_epoch:  # the weights of one network's epochs
+            settings["patience"], settings["members"] = settings["epochs"], 1
         det = CNNDetector(**{**settings, "seed": seed})
         rec = EpochRecorder(det) if args.per_epoch else None
         det.fit(
@@ -240,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for k, v in rows[-1].items():
             print(f"  {k}: {v:.3f}")
+        for i, one in enumerate(build.member_views(det, x_cal, y_cal)):
+            res = summary(build.evaluate(one, tests, eval_plan, only=only), args.without)
+            print(f"  member {i} alone: " + " ".join(f"{k}={v:.3f}" for k, v in res.items()))
         if rec is not None:
             per_epoch(det, rec, x_cal, y_cal, tests, eval_plan, only, args.without)
     if len(rows) > 1:
