@@ -142,7 +142,16 @@ halved what the left-out DCGANs keep above chance (AP 0.71). Weight decay 5e-4 (
 before) came after that build: ``--set weight_decay=0.0005 --seeds 0 1`` on its caches gave the
 left-out autoencoders 0.87 / 0.87 / 0.92 / 0.96 instead of 0.84 / 0.83 / 0.89 / 0.92 and the
 left-out DCGANs 0.930 instead of 0.888: the networks that generalized worst had fitted their
-training crops hardest (their random-split validation loss rose after the first epoch)."""
+training crops hardest (their random-split validation loss rose after the first epoch).
+
+``members=2`` (a deep ensemble, :class:`~ganscope.detectors.networks.MeanLogit`) came after the
+build at commit 7774a67, whose left-out DCGANs scored 0.890 and 0.883 with its two seeds, and
+whose probes (weight averaging, weight decay, family weighting, more simulated stages) scattered
+around 0.90 (``scripts/lofo_probe.py --without dcgan``). With the relu-conv simulated fakes
+(:attr:`Plan.simulated_layer`) four single networks scored 0.917, 0.889, 0.914 and 0.890
+(seeds 0-3) and the mean logit of seeds 0+1 0.911, of seeds 2+3 0.905: the mean of two
+networks does not lift the family much, but it lands where the better seed of a pair does
+instead of anywhere in their spread. Scoring costs twice as much."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,12 @@ class Plan:
     simulated_layer: str = "relu-conv"
     """What ends a simulated fake after its up-sampling
     (:data:`ganscope.detectors.simulate.POST_LAYERS`): ``conv``, a random near-identity 3x3
-    convolution, or ``relu-conv``, a random nonlinear residual block before it."""
+    convolution, or ``relu-conv``, a random nonlinear residual block before it. ``conv`` until
+    the build after commit 7774a67: on that build's data (``scripts/lofo_probe.py --without
+    dcgan --replace-simulated --extra-simulated 12000 --sim-post relu-conv``) the left-out
+    DCGANs scored 0.917 / 0.889 / 0.914 / 0.890 over seeds 0-3 against 0.913 / 0.884 for seeds
+    0-1 with ``conv``, and the left-out autoencoders (``--without autoencoder``) 0.96 / 0.97 /
+    0.99 / 0.99, as with ``conv``."""
     resize_prob: float = 0.2
     resize_scale: tuple[float, float] = (1.0, 2.0)
     resize_filters: tuple[str, ...] = ("bicubic", "bilinear")
