@@ -117,3 +117,24 @@ def test_relu_conv_post_layer_is_a_small_nonlinear_residual():
     assert kinds_a[0] == kinds_b[0] and not torch.equal(a, b)
     with pytest.raises(GanscopeError, match="post_layer"):
         simulate_upsampling(x, post_layer="mlp")
+
+
+def test_subsampled_fakes_keep_every_other_pixel_of_the_real_image():
+    """``downsample="subsample"``: nearest up-sampling of every other pixel gives back exactly
+    those pixels, each repeated over its 2x2 block (average pooling would blur them)."""
+    x = torch.rand(3, 3, 16, 16)
+    fakes, kinds = simulate_upsampling(
+        x, seed=2, kinds=("nearest",), post_prob=0.0, downsample="subsample"
+    )
+    assert kinds == ["nearest/sub"] * 3
+    expected = x[..., ::2, ::2].repeat_interleave(2, -1).repeat_interleave(2, -2)
+    torch.testing.assert_close(fakes, expected, rtol=0, atol=0)
+    average, _ = simulate_upsampling(x, seed=2, kinds=("nearest",), post_prob=0.0)
+    pooled = F.avg_pool2d(x, 2).repeat_interleave(2, -1).repeat_interleave(2, -2)
+    torch.testing.assert_close(average, pooled)
+    default, _ = simulate_upsampling(x, seed=5)
+    torch.testing.assert_close(default, simulate_upsampling(x, seed=5, downsample="average")[0])
+    _, mixed = simulate_upsampling(torch.rand(32, 3, 16, 16), seed=0, downsample="mixed")
+    assert 0 < sum(k.endswith("/sub") for k in mixed) < 32
+    with pytest.raises(GanscopeError, match="downsample"):
+        simulate_upsampling(x, downsample="max")

@@ -100,6 +100,14 @@ POST_LAYERS = ("conv", "relu-conv")
 channels, ``s`` uniform in [0.02, 0.1]), as a generator's last block is nonlinear, then it."""
 
 
+DOWNSAMPLINGS = ("average", "subsample", "mixed")
+"""How a simulated fake's low-resolution image is made: ``average``, 2x average pooling (smooth:
+its fake is smoother than the real image it is paired with, a difference a detector can learn
+instead of the trace); ``subsample``, every other pixel (aliased: it keeps the real image's
+texture, as a generator's sharp low-resolution feature maps do); ``mixed``, either one per
+image."""
+
+
 def _random_relu_block(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     w1 = torch.randn(8, 3, 3, 3, generator=gen) / 27**0.5
     w2 = torch.randn(3, 8, 3, 3, generator=gen) / 72**0.5
@@ -150,6 +158,7 @@ def simulate_upsampling(
     stages: tuple[int, ...] = (1,),
     phase_jitter: float = 0.0,
     post_layer: str = "conv",
+    downsample: str = "average",
 ) -> tuple[torch.Tensor, list[str]]:
     """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
     up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
@@ -166,6 +175,7 @@ def simulate_upsampling(
             a decoder. ``H`` and ``W`` must be multiples of ``2**max(stages)``.
         phase_jitter: see :func:`upsample_like_a_generator`.
         post_layer: the layer ``post`` adds (:data:`POST_LAYERS`).
+        downsample: how the low-resolution image is made (:data:`DOWNSAMPLINGS`).
 
     Returns:
         ``(fakes (B, 3, H, W) in [0, 1], the kind used for each image)``.
@@ -187,6 +197,10 @@ def simulate_upsampling(
         )
     if phase_jitter < 0:
         raise GanscopeError(f"phase_jitter must be >= 0, got {phase_jitter}")
+    if downsample not in DOWNSAMPLINGS:
+        raise GanscopeError(
+            f"downsample must be one of {', '.join(DOWNSAMPLINGS)}, not {downsample!r}"
+        )
     gen = torch.Generator().manual_seed(seed)
     images = images.float()
     out = torch.empty_like(images)
@@ -197,11 +211,22 @@ def simulate_upsampling(
         n = stages[0]
         if len(stages) > 1:
             n = stages[int(torch.randint(len(stages), (1,), generator=gen))]
-        y = F.avg_pool2d(images[i : i + 1], 2**n)
+        subsample = downsample == "subsample" or (
+            downsample == "mixed" and bool(torch.rand(1, generator=gen) < 0.5)
+        )
+        if subsample:
+            y = images[i : i + 1, :, :: 2**n, :: 2**n]
+        else:
+            y = F.avg_pool2d(images[i : i + 1], 2**n)
         for _ in range(n):
             y = upsample_like_a_generator(
                 y, kind, gen, post=post, phase_jitter=phase_jitter, post_layer=post_layer
             )
         out[i] = y[0]
-        used.append(kind + ("+conv" if post else "") + (f"x{n}" if n > 1 else ""))
+        used.append(
+            kind
+            + ("+conv" if post else "")
+            + (f"x{n}" if n > 1 else "")
+            + ("/sub" if subsample else "")
+        )
     return out.clamp_(0, 1), used
