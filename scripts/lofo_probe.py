@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim-jitter", type=float, default=0.0, help="phase gain jitter")
     ap.add_argument("--sim-post", choices=("conv", "relu-conv"), default="conv")
     ap.add_argument("--sim-seed", type=int, default=7, help="draw of the new simulated pairs")
+    ap.add_argument("--sim-strength", type=float, default=1.0, help="post layer's strength")
     ap.add_argument("--sim-down", choices=("average", "subsample", "mixed"), default="average")
     ap.add_argument("--weighting", choices=("none", "family"), default="none")
     ap.add_argument("--validation", choices=("split", "calib"), default="split")
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         x, y, fams = x[torch.from_numpy(keep)], y[keep], fams[keep]
     if args.extra_simulated:
         options = {"stages": tuple(args.sim_stages), "phase_jitter": args.sim_jitter,
-                   "post_layer": args.sim_post, "downsample": args.sim_down}  # fmt: skip
+                   "post_layer": args.sim_post, "downsample": args.sim_down,
+                   "post_strength": args.sim_strength}  # fmt: skip
         xs, ys = extra_simulated(photos, args.extra_simulated, plan, args.sim_seed, **options)
         x, y = torch.cat([x, build.to_float(xs)]), np.r_[y, ys]
         fams = np.r_[fams, np.full(len(ys), "simulated")]

@@ -138,3 +138,26 @@ def test_subsampled_fakes_keep_every_other_pixel_of_the_real_image():
     assert 0 < sum(k.endswith("/sub") for k in mixed) < 32
     with pytest.raises(GanscopeError, match="downsample"):
         simulate_upsampling(x, downsample="max")
+
+
+def test_post_strength_zero_makes_the_post_layer_the_identity():
+    """``post_strength=0``: the 3x3 taps keep only their centre and the residual block's scale
+    is 0, so a post-processed nearest fake equals the plain one; larger strengths move further
+    from it."""
+    x = torch.rand(4, 3, 16, 16)
+    plain, _ = simulate_upsampling(x, seed=1, kinds=("nearest",), post_prob=0.0)
+    distances = []
+    for strength in (0.0, 1.0, 4.0):
+        fakes, _ = simulate_upsampling(
+            x,
+            seed=1,
+            kinds=("nearest",),
+            post_prob=1.0,
+            post_layer="relu-conv",
+            post_strength=strength,
+        )
+        distances.append(float((fakes - plain).abs().mean()))
+    assert distances[0] == 0.0
+    assert 0.0 < distances[1] < distances[2]
+    with pytest.raises(GanscopeError, match="post_strength"):
+        simulate_upsampling(x, post_strength=-1.0)

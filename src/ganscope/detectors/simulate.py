@@ -7,7 +7,9 @@ detector trained on images passed through a simulated up-sampling pipeline (thei
 detects GAN images it never saw. Tan et al. (NPR, CVPR 2024) make the same point in the image
 domain: the neighbouring-pixel relationships left by 2x up-sampling generalize across
 generators. This module makes such fakes without training anything: each image is average-pooled
-2x, then up-sampled 2x by one of
+2x (or, with ``downsample="subsample"`` or ``"mixed"``, keeps every other pixel: an aliased
+half-resolution image as textured as the photograph, as a generator's feature maps are), then
+up-sampled 2x by one of
 
 - ``nearest``, ``bilinear`` or ``bicubic`` interpolation (fixed kernels);
 - ``transposed``: a stride-2 transposed convolution (kernel 2, 3 or 4) whose taps are random but
@@ -16,10 +18,11 @@ generators. This module makes such fakes without training anything: each image i
 - ``pixelshuffle``: four random 3x3 convolutions, one per output phase, each near the identity
   (Shi et al., CVPR 2016's sub-pixel convolution);
 
-and then a random 3x3 convolution near the identity: a generator's last layer, for a generator
-never ends in its up-sampling. The result has the content of the real image at half its detail
-and a random 2x trace: paired with the original as the real image, only the trace separates the
-two.
+and then a random 3x3 convolution near the identity (after a random nonlinear residual block
+with ``post_layer="relu-conv"``; ``post_strength`` scales how far both are from the identity):
+a generator's last layer, for a generator never ends in its up-sampling. The result has the
+content of the real image at half its detail and a random 2x trace: paired with the original as
+the real image, only the trace separates the two.
 
 Without that last layer (``post_prob`` < 1; it was 1/2 until the default detector's build at
 commit 9eb166d) a simulated fake is no generator's output but a photograph enlarged 2x:
@@ -86,10 +89,10 @@ def _random_pixelshuffle(
     return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight), 2)
 
 
-def _random_postconv(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _random_postconv(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torch.Tensor:
     weight = torch.zeros(3, 3, 3, 3)
     weight[torch.arange(3), torch.arange(3), 1, 1] = 1.0
-    weight = weight + 0.05 * torch.randn(3, 3, 3, 3, generator=gen)
+    weight = weight + 0.05 * strength * torch.randn(3, 3, 3, 3, generator=gen)
     weight = weight / weight.sum(dim=(1, 2, 3), keepdim=True)
     return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight)
 
@@ -108,10 +111,12 @@ texture, as a generator's sharp low-resolution feature maps do); ``mixed``, eith
 image."""
 
 
-def _random_relu_block(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _random_relu_block(
+    x: torch.Tensor, gen: torch.Generator, strength: float = 1.0
+) -> torch.Tensor:
     w1 = torch.randn(8, 3, 3, 3, generator=gen) / 27**0.5
     w2 = torch.randn(3, 8, 3, 3, generator=gen) / 72**0.5
-    scale = 0.02 + 0.08 * float(torch.rand(1, generator=gen))
+    scale = strength * (0.02 + 0.08 * float(torch.rand(1, generator=gen)))
     h = F.leaky_relu(F.conv2d(F.pad(x - 0.5, (1, 1, 1, 1), mode="replicate"), w1), 0.2)
     return x + scale * F.conv2d(F.pad(h, (1, 1, 1, 1), mode="replicate"), w2)
 
@@ -124,13 +129,15 @@ def upsample_like_a_generator(
     post: bool = False,
     phase_jitter: float = 0.0,
     post_layer: str = "conv",
+    post_strength: float = 1.0,
 ) -> torch.Tensor:
     """Up-sample ``(B, 3, h, w)`` 2x with ``kind`` (see the module doc), one random draw for the
     batch; ``post`` adds the random near-identity 3x3 convolution; ``phase_jitter`` > 0 scales
     each output phase of a transposed or sub-pixel layer per channel by ``1 + phase_jitter *
     N(0, 1)`` (a learned layer's phases never have exactly the same gain, which leaves a
-    checkerboard on flat regions); ``post_layer``: what ``post`` adds (:data:`POST_LAYERS`).
-    Output ``(B, 3, 2h, 2w)``, not clamped."""
+    checkerboard on flat regions); ``post_layer``: what ``post`` adds (:data:`POST_LAYERS`);
+    ``post_strength`` scales how far it is from the identity (the spread of the 3x3 taps, 0.05,
+    and the residual's ``s``). Output ``(B, 3, 2h, 2w)``, not clamped."""
     if kind in ("nearest", "bilinear", "bicubic"):
         extra = {} if kind == "nearest" else {"align_corners": False}
         y = F.interpolate(half, scale_factor=2, mode=kind, **extra)
@@ -145,8 +152,8 @@ def upsample_like_a_generator(
     if not post:
         return y
     if post_layer == "relu-conv":
-        y = _random_relu_block(y, gen)
-    return _random_postconv(y, gen)
+        y = _random_relu_block(y, gen, post_strength)
+    return _random_postconv(y, gen, post_strength)
 
 
 def simulate_upsampling(
@@ -159,6 +166,7 @@ def simulate_upsampling(
     phase_jitter: float = 0.0,
     post_layer: str = "conv",
     downsample: str = "average",
+    post_strength: float = 1.0,
 ) -> tuple[torch.Tensor, list[str]]:
     """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
     up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
@@ -176,6 +184,7 @@ def simulate_upsampling(
         phase_jitter: see :func:`upsample_like_a_generator`.
         post_layer: the layer ``post`` adds (:data:`POST_LAYERS`).
         downsample: how the low-resolution image is made (:data:`DOWNSAMPLINGS`).
+        post_strength: see :func:`upsample_like_a_generator`.
 
     Returns:
         ``(fakes (B, 3, H, W) in [0, 1], the kind used for each image)``.
@@ -197,6 +206,8 @@ def simulate_upsampling(
         )
     if phase_jitter < 0:
         raise GanscopeError(f"phase_jitter must be >= 0, got {phase_jitter}")
+    if post_strength < 0:
+        raise GanscopeError(f"post_strength must be >= 0, got {post_strength}")
     if downsample not in DOWNSAMPLINGS:
         raise GanscopeError(
             f"downsample must be one of {', '.join(DOWNSAMPLINGS)}, not {downsample!r}"
@@ -220,7 +231,13 @@ def simulate_upsampling(
             y = F.avg_pool2d(images[i : i + 1], 2**n)
         for _ in range(n):
             y = upsample_like_a_generator(
-                y, kind, gen, post=post, phase_jitter=phase_jitter, post_layer=post_layer
+                y,
+                kind,
+                gen,
+                post=post,
+                phase_jitter=phase_jitter,
+                post_layer=post_layer,
+                post_strength=post_strength,
             )
         out[i] = y[0]
         used.append(
