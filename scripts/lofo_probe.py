@@ -10,7 +10,10 @@ It reads the caches of a finished ``make_default_detector.py`` build in ``--work
 calibration and test sets, under the key of the current plan) and trains in minutes on two
 cores, where a full build with its four leave-one-out models takes twenty. Variants:
 
-- ``--extra-simulated N``: N more simulated up-sampling pairs (``Plan.simulated``'s choice);
+- ``--extra-simulated N``: N more simulated up-sampling pairs (``Plan.simulated``'s choice),
+  with ``--replace-simulated`` instead of the cached ones; ``--sim-post``, ``--sim-down``,
+  ``--sim-strength``, ``--sim-stages``, ``--sim-jitter`` and ``--sim-seed`` set how they are
+  made (:func:`ganscope.detectors.simulate.simulate_upsampling`);
 - ``--weighting family``: every family gets the same weight in the loss (``Plan.weighting``);
 - ``--validation calib``: early stopping on the calibration strip instead of a random split;
 - ``--antialias``: Zhang (ICML 2019)'s BlurPool before every subsampling of the network;
@@ -43,6 +46,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_default_detector as build
+
+from ganscope.detectors.simulate import DOWNSAMPLINGS, POST_LAYERS
 
 FAMILIES = ("autoencoder", "dcgan", "simulated", "stylegan2", "none")
 
@@ -165,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--sim-stages", type=int, nargs="+", default=[1], help="2x stages to draw")
     ap.add_argument("--sim-jitter", type=float, default=0.0, help="phase gain jitter")
-    ap.add_argument("--sim-post", choices=("conv", "relu-conv"), default="conv")
+    ap.add_argument("--sim-post", choices=POST_LAYERS, default="conv")
     ap.add_argument("--sim-seed", type=int, default=7, help="draw of the new simulated pairs")
     ap.add_argument("--sim-strength", type=float, default=1.0, help="post layer's strength")
-    ap.add_argument("--sim-down", choices=("average", "subsample", "mixed"), default="average")
+    ap.add_argument("--sim-down", choices=DOWNSAMPLINGS, default="average")
     ap.add_argument("--weighting", choices=("none", "family"), default="none")
     ap.add_argument("--validation", choices=("split", "calib"), default="split")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -183,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-epoch", action="store_true", help="score every epoch and SWA means")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.sim_strength < 0:
+        ap.error(f"--sim-strength must be >= 0, got {args.sim_strength}")
     try:
         overrides = settings_overrides(args.set)
     except ValueError as e:
