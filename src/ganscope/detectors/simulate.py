@@ -168,8 +168,8 @@ def simulate_upsampling(
     downsample: str = "average",
     post_strength: float = 1.0,
 ) -> tuple[torch.Tensor, list[str]]:
-    """Simulated fakes of ``images``: each one average-pooled 2x and up-sampled 2x by a random
-    up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
+    """Simulated fakes of ``images``: each one halved (``downsample``) and up-sampled 2x by a
+    random up-sampler of ``kinds`` (its own random kernel), followed by a random 3x3 layer.
 
     Args:
         images: ``(B, 3, H, W)`` in [0, 1], ``H`` and ``W`` even.
